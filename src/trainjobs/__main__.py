@@ -1,0 +1,3 @@
+from trainjobs.cli.main import app
+
+app()

@@ -1,0 +1,1 @@
+"""The HTTP layer: ModelArts wire format in and out, nothing else."""

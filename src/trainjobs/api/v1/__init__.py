@@ -1,0 +1,1 @@
+"""The ModelArts v1 training API."""

@@ -1,0 +1,86 @@
+"""Assembles the service: storage, object store, catalogue, runner, HTTP routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from trainjobs import __version__
+from trainjobs.api import errors
+from trainjobs.api.middleware import BodyLimit, JsonBodies, StripTrailingSlash
+from trainjobs.api.v1 import specs, training_jobs
+from trainjobs.domain import identity
+from trainjobs.domain.catalog import Catalog, load_catalog
+from trainjobs.domain.jobs import JobService
+from trainjobs.domain.runner import Runner
+from trainjobs.executors.local import LocalExecutor
+from trainjobs.objectstore import ObjectStore
+from trainjobs.settings import Settings
+from trainjobs.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    store: ObjectStore
+    catalog: Catalog
+    runner: Runner
+    jobs: JobService
+
+    @classmethod
+    def start(cls, settings: Settings) -> Services:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.runs_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        db.migrate()
+        store = ObjectStore.from_url(settings.resolved_object_store_url)
+        catalog = load_catalog(settings.data_dir)
+        runner = Runner(
+            db, store, LocalExecutor(), catalog, settings.runs_dir, settings.stop_grace_s
+        )
+        lost = runner.recover()
+        if lost:
+            log.warning("%d version(s) left active by a previous server are now LOST", lost)
+        identity.bootstrap(db, settings.data_dir, settings.endpoint, settings.job_quota)
+        return cls(settings, db, store, catalog, runner, JobService(db, store, catalog, runner))
+
+    def stop(self) -> None:
+        self.runner.shutdown(timeout_s=self.settings.stop_grace_s + 10)
+        self.db.dispose()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = Services.start(settings)
+        try:
+            yield
+        finally:
+            app.state.services.stop()
+
+    app = FastAPI(
+        title="trainjobs",
+        version=__version__,
+        description="Training jobs with the ModelArts v1 training API",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(training_jobs.router)
+    app.include_router(specs.router)
+
+    @app.get("/health", tags=["service"])
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    app.add_middleware(JsonBodies)
+    app.add_middleware(StripTrailingSlash)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

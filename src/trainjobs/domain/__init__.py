@@ -1,0 +1,1 @@
+"""Domain rules of training jobs and versions; knows nothing of HTTP."""

@@ -1,0 +1,382 @@
+"""Training jobs and their versions: the operations of the v1 API."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from trainjobs.domain import configs, errors
+from trainjobs.domain.catalog import Catalog
+from trainjobs.domain.clock import now_ms
+from trainjobs.domain.metrics import EMPTY_MODEL_METRICS, EMPTY_SYSTEM_METRICS
+from trainjobs.domain.runner import Runner, version_name
+from trainjobs.domain.statuses import ACTIVE, Status
+from trainjobs.objectstore import ObjectStore, parse_obs_path
+from trainjobs.store import jobs as q
+from trainjobs.store.database import Database
+from trainjobs.store.identity import get_project
+
+
+@dataclass(frozen=True)
+class Created:
+    job_id: int
+    job_name: str
+    status: int
+    create_time: int
+    version_id: int
+    version_name: str
+    resource_id: str
+
+
+@dataclass(frozen=True)
+class JobPage:
+    total: int  # jobs matching the filters
+    quota: int
+    left: int  # jobs the project can still create
+    jobs: Sequence[sa.Row]
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    job: sa.Row
+    versions: Sequence[sa.Row]
+
+
+def effective_duration(status: int, start_time: int, duration: int, now: int) -> int:
+    """Running time in ms: to now while the run is alive, as recorded after."""
+    if status in (Status.RUNNING, Status.KILLING) and start_time:
+        return max(0, now - start_time)
+    return duration
+
+
+def config_of(row: Any) -> configs.VersionConfig:
+    return configs.VersionConfig(
+        worker_server_num=row.worker_server_num,
+        app_url=row.app_url,
+        boot_file_url=row.boot_file_url,
+        user_image_url=row.user_image_url,
+        user_command=row.user_command,
+        model_id=row.model_id,
+        parameter=tuple(configs.Parameter(**p) for p in json.loads(row.parameter)),
+        data_url=row.data_url,
+        data_source=tuple(json.loads(row.data_source)),
+        dataset_id=row.dataset_id,
+        dataset_version_id=row.dataset_version_id,
+        spec_id=row.spec_id,
+        pool_id=row.pool_id,
+        engine_id=row.engine_id,
+        train_url=row.train_url,
+        log_url=row.log_url,
+        volumes=tuple(json.loads(row.volumes)),
+    )
+
+
+class JobService:
+    def __init__(self, db: Database, store: ObjectStore, catalog: Catalog, runner: Runner) -> None:
+        self.db = db
+        self.store = store
+        self.catalog = catalog
+        self.runner = runner
+
+    # -- jobs -----------------------------------------------------------------
+
+    def create_job(
+        self,
+        project_id: str,
+        *,
+        job_name: str,
+        job_desc: str,
+        workspace_id: str,
+        config: Mapping[str, Any],
+        create_version: bool,
+    ) -> Created:
+        resolved = self._resolve(None, config) if create_version else None
+        now = now_ms()
+        resource_id = f"job{secrets.token_hex(4)}"
+        try:
+            with self.db.write() as conn:
+                quota = self._quota(conn, project_id)
+                if q.count_project_jobs(conn, project_id) >= quota:
+                    raise errors.QuotaExceeded(
+                        f"the project has reached its quota of {quota} training jobs; "
+                        "delete a job first"
+                    )
+                if q.job_name_taken(conn, project_id, job_name):
+                    raise errors.DuplicateJobName(f"Job name:{job_name} is existed")
+                job_id = q.insert_job(
+                    conn,
+                    project_id=project_id,
+                    workspace_id=workspace_id,
+                    job_name=job_name,
+                    job_desc=job_desc,
+                    resource_id=resource_id,
+                    create_time=now,
+                )
+                version_id, number = 0, 0
+                if resolved is not None:
+                    version_id, number = self._insert_version(
+                        conn, job_id, job_name, resolved, pre_version_id=0, now=now
+                    )
+        except IntegrityError as exc:  # a concurrent create took the name first
+            raise errors.DuplicateJobName(f"Job name:{job_name} is existed") from exc
+        if version_id:
+            self.runner.launch(version_id)
+        return Created(
+            job_id=job_id,
+            job_name=job_name,
+            status=int(Status.INIT) if version_id else 0,
+            create_time=now,
+            version_id=version_id,
+            version_name=version_name(number) if number else "",
+            resource_id=resource_id,
+        )
+
+    def _quota(self, conn: sa.Connection, project_id: str) -> int:
+        project = get_project(conn, project_id)
+        return int(project.job_quota) if project else 0
+
+    def list_jobs(
+        self,
+        project_id: str,
+        *,
+        workspace_id: str,
+        statuses: Sequence[int],
+        search: str,
+        sort_by: str,
+        descending: bool,
+        page: int,
+        per_page: int,
+    ) -> JobPage:
+        with self.db.read() as conn:
+            total, rows = q.list_jobs(
+                conn,
+                project_id=project_id,
+                workspace_id=workspace_id,
+                statuses=statuses,
+                search=search,
+                sort_by=sort_by,
+                descending=descending,
+                limit=per_page,
+                offset=(page - 1) * per_page,
+            )
+            quota = self._quota(conn, project_id)
+            left = max(0, quota - q.count_project_jobs(conn, project_id))
+        return JobPage(total=total, quota=quota, left=left, jobs=rows)
+
+    def _job(self, conn: sa.Connection, project_id: str, job_id: int) -> sa.Row:
+        job = q.get_job(conn, project_id, job_id)
+        if job is None:
+            raise errors.NotFound(f"training job {job_id} does not exist")
+        return job
+
+    def update_job(self, project_id: str, job_id: int, job_desc: str) -> None:
+        with self.db.write() as conn:
+            self._job(conn, project_id, job_id)
+            q.update_job_desc(conn, job_id, job_desc)
+
+    def delete_job(self, project_id: str, job_id: int) -> None:
+        with self.db.write() as conn:
+            self._job(conn, project_id, job_id)
+            active = q.version_ids_of_job(conn, job_id, ACTIVE)
+            every = q.version_ids_of_job(conn, job_id, tuple(Status))
+            q.delete_job(conn, job_id)
+        for version_id in active:
+            self.runner.request_stop(version_id, deleted=True)
+        for version_id in every:
+            self.runner.discard(version_id)
+
+    # -- versions -------------------------------------------------------------
+
+    def _resolve(
+        self, parent: configs.VersionConfig | None, sent: Mapping[str, Any]
+    ) -> configs.Resolved:
+        resolved = configs.resolve(configs.derive(parent, sent), self.catalog)
+        self._check_code_exists(resolved.config)
+        return resolved
+
+    def _check_code_exists(self, config: configs.VersionConfig) -> None:
+        if not config.app_url:
+            return
+        app = parse_obs_path(config.app_url)
+        if not self.store.is_dir(app):
+            raise errors.InvalidCodeDir(
+                f"code folder {config.app_url} does not exist in the object store; "
+                "upload it first (trainjobs obs cp)"
+            )
+        if not self.store.is_file(parse_obs_path(config.boot_file_url)):
+            raise errors.InvalidBootFile(
+                f"boot file {config.boot_file_url} does not exist in the object store"
+            )
+
+    def _insert_version(
+        self,
+        conn: sa.Connection,
+        job_id: int,
+        job_name: str,
+        resolved: configs.Resolved,
+        pre_version_id: int,
+        now: int,
+    ) -> tuple[int, int]:
+        number = q.claim_version_number(conn, job_id)
+        cfg = resolved.config
+        train_url = cfg.train_url or configs.default_train_url(job_name, version_name(number))
+        values = asdict(cfg)
+        values.pop("train_url_is_default")
+        values.update(
+            parameter=json.dumps([{"label": p.label, "value": p.value} for p in cfg.parameter]),
+            data_source=json.dumps([dict(d) for d in cfg.data_source]),
+            volumes=json.dumps([dict(v) for v in cfg.volumes]),
+            train_url=train_url,
+            job_id=job_id,
+            number=number,
+            pre_version_id=pre_version_id,
+            status=int(Status.INIT),
+            create_time=now,
+            engine_type=resolved.engine.engine_type,
+            engine_name=resolved.engine.engine_name,
+            engine_version=resolved.engine.engine_version,
+            spec_code=resolved.spec.spec_code,
+            core=resolved.spec.core,
+            cpu=resolved.spec.cpu,
+            gpu_num=resolved.spec.gpu_num,
+            gpu_type=resolved.spec.gpu_type,
+            pool_name=resolved.pool.pool_name,
+            dataset_name="",
+            dataset_version_name="",
+            nas_mount_path="",
+            nas_share_addr="",
+            nas_type="",
+            model_metric_list=EMPTY_MODEL_METRICS,
+            system_metric_list=EMPTY_SYSTEM_METRICS,
+        )
+        for volume in cfg.volumes:
+            nfs = volume.get("nfs")
+            if nfs:
+                values.update(
+                    nas_mount_path=nfs.get("dest_path", ""),
+                    nas_share_addr=nfs.get("src_path", ""),
+                    nas_type="nfs",
+                )
+        return q.insert_version(conn, **values), number
+
+    def create_version(
+        self,
+        project_id: str,
+        job_id: int,
+        *,
+        job_desc: str | None,
+        config: Mapping[str, Any],
+        pre_version_id: int | None,
+    ) -> Created:
+        with self.db.read() as conn:
+            job = self._job(conn, project_id, job_id)
+            if pre_version_id:
+                parent_row = q.get_version(conn, job_id, pre_version_id)
+                if parent_row is None:
+                    raise errors.NotFound(
+                        f"pre_version_id {pre_version_id} is not a version of job {job_id}"
+                    )
+            else:
+                parent_row = q.latest_version(conn, job_id)
+        parent = None
+        if parent_row is not None:
+            parent = config_of(parent_row)
+            own_default = configs.default_train_url(job.job_name, version_name(parent_row.number))
+            if parent.train_url == own_default:
+                parent = configs.replace_default_train_url(parent)
+        resolved = self._resolve(parent, config)
+        now = now_ms()
+        with self.db.write() as conn:
+            job = self._job(conn, project_id, job_id)  # it may have been deleted meanwhile
+            if job_desc is not None:
+                q.update_job_desc(conn, job_id, job_desc)
+            version_id, number = self._insert_version(
+                conn,
+                job_id,
+                job.job_name,
+                resolved,
+                pre_version_id=parent_row.id if parent_row is not None else 0,
+                now=now,
+            )
+        self.runner.launch(version_id)
+        return Created(
+            job_id=job_id,
+            job_name=job.job_name,
+            status=int(Status.INIT),
+            create_time=now,
+            version_id=version_id,
+            version_name=version_name(number),
+            resource_id=job.resource_id,
+        )
+
+    def list_versions(self, project_id: str, job_id: int, page: int, per_page: int) -> VersionPage:
+        with self.db.read() as conn:
+            job = self._job(conn, project_id, job_id)
+            if page == 0:
+                rows = q.list_versions(conn, job_id, limit=None, offset=0)
+            elif (page - 1) * per_page >= job.version_count:
+                rows = []
+            else:
+                rows = q.list_versions(conn, job_id, limit=per_page, offset=(page - 1) * per_page)
+        return VersionPage(job=job, versions=rows)
+
+    def get_version(self, project_id: str, job_id: int, version_id: int) -> VersionPage:
+        with self.db.read() as conn:
+            job = self._job(conn, project_id, job_id)
+            row = q.get_version(conn, job_id, version_id)
+        if row is None:
+            raise errors.NotFound(f"version {version_id} of training job {job_id} does not exist")
+        return VersionPage(job=job, versions=[row])
+
+    def delete_version(self, project_id: str, job_id: int, version_id: int) -> None:
+        with self.db.write() as conn:
+            self._job(conn, project_id, job_id)
+            row = q.get_version(conn, job_id, version_id)
+            if row is None:
+                raise errors.NotFound(
+                    f"version {version_id} of training job {job_id} does not exist"
+                )
+            q.delete_version(conn, job_id, version_id)
+        if Status(row.status).is_active:
+            self.runner.request_stop(version_id, deleted=True)
+        self.runner.discard(version_id)
+
+    def stop_version(self, project_id: str, job_id: int, version_id: int) -> None:
+        for _attempt in range(3):  # the status may move under us; each retry re-reads it
+            with self.db.write() as conn:
+                self._job(conn, project_id, job_id)
+                row = q.get_version(conn, job_id, version_id)
+                if row is None:
+                    raise errors.NotFound(
+                        f"version {version_id} of training job {job_id} does not exist"
+                    )
+                status = Status(row.status)
+                if not status.is_active:
+                    raise errors.StatusConflict(
+                        f"version {version_id} has already ended (status {int(status)}); "
+                        "nothing to stop"
+                    )
+                try:
+                    if status in (Status.INIT, Status.WAITING):
+                        q.transition(
+                            conn, version_id, Status.CANCELED, failure_reason="canceled on request"
+                        )
+                    elif status == Status.RUNNING:
+                        q.transition(conn, version_id, Status.KILLING)
+                except q.IllegalTransition:
+                    continue
+            if not self.runner.request_stop(version_id) and status != Status.INIT:
+                # Nothing here runs it any more: the stop is already complete.
+                with self.db.write() as conn, contextlib.suppress(q.IllegalTransition):
+                    q.transition(
+                        conn, version_id, Status.KILLED, failure_reason="stopped on request"
+                    )
+            return
+        raise errors.StatusConflict(f"version {version_id} changed status repeatedly; try again")

@@ -1,0 +1,380 @@
+"""The run supervisor: one thread per version, from staging to the final status.
+
+It is the only writer of a run's lifecycle: RUNNING with its start time, and
+the final status with its duration. Stop and delete requests reach it through
+``request_stop``; the status machine (a compare-and-set in the store) settles
+races between a stop and a run that ends on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from trainjobs.domain.catalog import Catalog
+from trainjobs.domain.clock import now_ms
+from trainjobs.domain.statuses import ACTIVE, Status
+from trainjobs.executors import processes
+from trainjobs.executors.base import Executor, ProcessRef, RunHandle, RunSpec, WorkerSpec
+from trainjobs.objectstore import ObjectStore, parse_obs_path
+from trainjobs.objectstore.paths import InvalidObsPath
+from trainjobs.objectstore.store import ObjectNotFound
+from trainjobs.store import jobs as q
+from trainjobs.store.database import Database
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_S = 10.0
+NO_CONTAINER_NOTE = (
+    "no container runtime is configured: user_command runs on the host, "
+    "user_image_url is recorded only"
+)
+
+
+class StagingError(Exception):
+    pass
+
+
+@dataclass
+class _Run:
+    version_id: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cancelled: bool = False
+    deleted: bool = False
+    handle: RunHandle | None = None
+    thread: threading.Thread | None = None
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    root: Path
+
+    @property
+    def code(self) -> Path:
+        return self.root / "code"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def output(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+
+def log_file_name(job_name: str, version_name: str, rank: int) -> str:
+    return f"{job_name}-{version_name}.{rank}"
+
+
+def version_name(number: int) -> str:
+    return f"V{number:04d}"
+
+
+class Runner:
+    def __init__(
+        self,
+        db: Database,
+        store: ObjectStore,
+        executor: Executor,
+        catalog: Catalog,
+        runs_dir: Path,
+        stop_grace_s: float = STOP_GRACE_S,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.executor = executor
+        self.catalog = catalog
+        self.runs_dir = runs_dir
+        self.stop_grace_s = stop_grace_s
+        self._runs: dict[int, _Run] = {}
+        self._lock = threading.Lock()
+
+    def paths(self, version_id: int) -> RunPaths:
+        return RunPaths(self.runs_dir / str(version_id))
+
+    # -- requests from the service ---------------------------------------------
+
+    def launch(self, version_id: int) -> None:
+        run = _Run(version_id)
+        run.thread = threading.Thread(
+            target=self._supervise, args=(run,), name=f"run-{version_id}", daemon=True
+        )
+        with self._lock:
+            self._runs[version_id] = run
+        run.thread.start()
+
+    def request_stop(self, version_id: int, deleted: bool = False) -> bool:
+        """Ask a run to end; False if no run of this version is alive here."""
+        with self._lock:
+            run = self._runs.get(version_id)
+        if run is None:
+            return False
+        with run.lock:
+            run.cancelled = True
+            run.deleted = run.deleted or deleted
+            handle = run.handle
+        if handle is not None:
+            threading.Thread(
+                target=handle.stop,
+                args=(self.stop_grace_s,),
+                name=f"stop-{version_id}",
+                daemon=True,
+            ).start()
+        return True
+
+    def discard(self, version_id: int) -> None:
+        """Remove the work folder of a deleted version that no run holds."""
+        with self._lock:
+            running = version_id in self._runs
+        if not running:
+            shutil.rmtree(self.paths(version_id).root, ignore_errors=True)
+
+    def shutdown(self, timeout_s: float) -> None:
+        """Stop every run (they end KILLED) and wait for their supervisors."""
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            self.request_stop(run.version_id)
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(timeout=timeout_s)
+
+    def recover(self) -> int:
+        """At start: versions a previous server left active become LOST.
+
+        Their processes, if still alive, are ended first: nothing supervises
+        them any more, and their outputs would be published by no one.
+        """
+        with self.db.read() as conn:
+            stale = q.versions_in(conn, ACTIVE)
+        for row in stale:
+            if row.pid:
+                proc = processes.find(ProcessRef(row.pid, row.pid_create_time))
+                if proc is not None:
+                    processes.terminate_trees([proc.pid], grace_s=self.stop_grace_s)
+            reason = "the server restarted while this version was active; its run was lost"
+            self._note(self._log0(row), reason)
+            with self.db.write() as conn:
+                try:
+                    fields: dict[str, Any] = {"failure_reason": reason}
+                    if row.start_time:
+                        fields["duration"] = max(0, now_ms() - row.start_time)
+                    q.transition(conn, row.id, Status.LOST, **fields)
+                except q.IllegalTransition:
+                    pass
+        return len(stale)
+
+    # -- the supervisor thread -------------------------------------------------
+
+    def _log0(self, row: sa.Row) -> Path:
+        with self.db.read() as conn:
+            job_name = q.job_name_of(conn, row.job_id) or "job"
+        return self.paths(row.id).logs / log_file_name(job_name, version_name(row.number), 0)
+
+    @staticmethod
+    def _note(log_path: Path, message: str) -> None:
+        """A line from the service in the run's log, where the user looks first."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as f:
+            f.write(f"[trainjobs] {message}\n")
+
+    def _supervise(self, run: _Run) -> None:
+        try:
+            self._run(run)
+        except Exception:  # a bug must not leave a version active forever
+            log.exception("supervising version %s failed", run.version_id)
+            self._finish(run.version_id, Status.FAILED, 0, "internal error while supervising")
+        finally:
+            with self._lock:
+                self._runs.pop(run.version_id, None)
+            if run.deleted:
+                shutil.rmtree(self.paths(run.version_id).root, ignore_errors=True)
+            else:
+                for folder in (self.paths(run.version_id).code, self.paths(run.version_id).data):
+                    shutil.rmtree(folder, ignore_errors=True)
+
+    def _run(self, run: _Run) -> None:
+        with self.db.read() as conn:
+            row = q.get_version_by_id(conn, run.version_id)
+            job_name = q.job_name_of(conn, row.job_id) if row else None
+        if row is None or job_name is None:
+            return
+        paths = self.paths(row.id)
+        vname = version_name(row.number)
+        log_paths = [
+            paths.logs / log_file_name(job_name, vname, rank)
+            for rank in range(row.worker_server_num)
+        ]
+        for p in log_paths:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.touch()
+        try:
+            self._stage(row, paths, log_paths[0])
+            spec = self._run_spec(row, paths, log_paths)
+        except StagingError as exc:
+            self._note(log_paths[0], f"staging failed: {exc}")
+            self._finish(row.id, Status.FAILED, 0, f"staging failed: {exc}")
+            return
+
+        with run.lock:
+            if run.cancelled:
+                return
+            try:
+                handle = self.executor.start(spec)
+            except OSError as exc:
+                self._note(log_paths[0], f"could not start the run: {exc}")
+                self._finish(row.id, Status.FAILED, 0, f"could not start the run: {exc}")
+                return
+            run.handle = handle
+        start = now_ms()
+        first = handle.processes[0]
+        try:
+            with self.db.write() as conn:
+                q.transition(
+                    conn,
+                    row.id,
+                    Status.RUNNING,
+                    start_time=start,
+                    pid=first.pid,
+                    pid_create_time=first.create_time,
+                )
+        except q.IllegalTransition:  # cancelled or deleted while it started
+            handle.stop(grace_s=0)
+            handle.wait()
+            return
+
+        outcome = handle.wait()
+        assert outcome is not None  # wait() without a timeout always has an outcome
+        duration = max(0, now_ms() - start)
+        if run.deleted:
+            return
+        reason = outcome.reason
+        if outcome.stopped:
+            self._note(log_paths[0], "stopped on request")
+        elif reason:
+            self._note(log_paths[0], f"failed: {reason}")
+        publish_error = self._publish(row, paths, log_paths)
+        if publish_error and not reason:
+            reason = publish_error
+        if outcome.stopped:
+            final = Status.KILLED
+        elif reason:
+            final = Status.FAILED
+        else:
+            final = Status.COMPLETED
+        self._finish(row.id, final, duration, reason)
+
+    def _finish(self, version_id: int, status: Status, duration: int, reason: str) -> None:
+        try:
+            with self.db.write() as conn:
+                q.transition(
+                    conn, version_id, status, duration=duration, failure_reason=reason[:1024]
+                )
+        except q.IllegalTransition:
+            pass  # cancelled or deleted meanwhile: that status stands
+
+    # -- staging and publishing ------------------------------------------------
+
+    def _download(self, url: str, target: Path, what: str) -> int:
+        try:
+            return self.store.download(parse_obs_path(url), target)
+        except (InvalidObsPath, ObjectNotFound) as exc:
+            raise StagingError(f"{what} {url}: {exc}") from exc
+        except OSError as exc:
+            raise StagingError(f"{what} {url} could not be read: {exc}") from exc
+
+    def _stage(self, row: sa.Row, paths: RunPaths, log0: Path) -> None:
+        for folder in (paths.code, paths.data, paths.output):
+            folder.mkdir(parents=True, exist_ok=True)
+        if row.app_url:
+            count = self._download(row.app_url, paths.code, "code folder")
+            self._note(log0, f"staged {count} code file(s) from {row.app_url}")
+        data_urls = [row.data_url] if row.data_url else []
+        data_urls += [
+            item["data_url"] for item in json.loads(row.data_source) if item.get("data_url")
+        ]
+        for url in data_urls:
+            count = self._download(url, paths.data, "data folder")
+            self._note(log0, f"staged {count} data file(s) from {url}")
+
+    def _run_spec(self, row: sa.Row, paths: RunPaths, log_paths: list[Path]) -> RunSpec:
+        params = [(p["label"], p["value"]) for p in json.loads(row.parameter)]
+        n = row.worker_server_num
+        env_common = {
+            "PYTHONUNBUFFERED": "1",
+            "WORLD_SIZE": str(n),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(_free_port()),
+            "VC_WORKER_NUM": str(n),
+            "VC_WORKER_HOSTS": ",".join(["127.0.0.1"] * n),
+            "TRAINJOBS_DATA_URL": str(paths.data),
+            "TRAINJOBS_TRAIN_URL": str(paths.output),
+        }
+        if row.user_command:
+            self._note(log_paths[0], NO_CONTAINER_NOTE)
+            argv = ["/bin/sh", "-c", row.user_command]
+            env_common.update({label: value for label, value in params})
+        else:
+            engine = self.catalog.engine(row.engine_id)
+            if engine is None:
+                raise StagingError(f"engine {row.engine_id} is no longer in the catalogue")
+            app = parse_obs_path(row.app_url)
+            boot_rel = parse_obs_path(row.boot_file_url).relative_to(app)
+            boot = paths.code / boot_rel
+            if not boot.is_file():
+                raise StagingError(f"boot file {row.boot_file_url} is not in the staged code")
+            argv = [
+                engine.interpreter,
+                str(boot),
+                f"--data_url={paths.data}",
+                f"--train_url={paths.output}",
+                *(f"--{label}={value}" for label, value in params),
+            ]
+        workers = [
+            WorkerSpec(
+                argv=argv,
+                cwd=paths.code,
+                log_path=log_paths[rank],
+                env={
+                    **env_common,
+                    "RANK": str(rank),
+                    "LOCAL_RANK": str(rank),
+                    "VC_TASK_INDEX": str(rank),
+                },
+            )
+            for rank in range(n)
+        ]
+        return RunSpec(run_id=str(row.id), workers=workers)
+
+    def _publish(self, row: sa.Row, paths: RunPaths, log_paths: list[Path]) -> str:
+        """Upload outputs and logs; the reason it failed, or ""."""
+        try:
+            if row.train_url:
+                self.store.upload(paths.output, parse_obs_path(row.train_url))
+            if row.log_url:
+                target = parse_obs_path(row.log_url)
+                for p in log_paths:
+                    self.store.upload(p, target.join(p.name))
+        except (OSError, InvalidObsPath) as exc:
+            message = f"uploading results failed: {exc}"
+            self._note(log_paths[0], message)
+            return message
+        return ""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,82 @@
+"""The executor protocol: start a run's workers, wait for them, stop them."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    argv: Sequence[str]
+    cwd: Path
+    log_path: Path
+    env: Mapping[str, str] = field(default_factory=dict)  # added to the server's environment
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    run_id: str
+    workers: Sequence[WorkerSpec]
+
+
+@dataclass(frozen=True)
+class WorkerExit:
+    rank: int
+    returncode: int  # negative: killed by that signal, as subprocess reports it
+
+    def describe(self) -> str:
+        if self.returncode >= 0:
+            return f"worker {self.rank} exited with code {self.returncode}"
+        try:
+            name = signal.Signals(-self.returncode).name
+        except ValueError:
+            name = f"signal {-self.returncode}"
+        return f"worker {self.rank} was killed by {name}"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    exits: Sequence[WorkerExit]
+    stopped: bool  # a stop request found the run alive and ended it
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.stopped and all(e.returncode == 0 for e in self.exits)
+
+    @property
+    def reason(self) -> str:
+        """Why the run did not succeed, in words a user can act on; "" if it did."""
+        if self.stopped:
+            return "stopped on request"
+        failed = [e for e in self.exits if e.returncode != 0]
+        return "; ".join(e.describe() for e in failed)
+
+
+@dataclass(frozen=True)
+class ProcessRef:
+    """A process as the operating system knows it; the start time tells a
+    reused pid from the original."""
+
+    pid: int
+    create_time: float
+
+
+class RunHandle(Protocol):
+    @property
+    def processes(self) -> Sequence[ProcessRef]: ...
+
+    def wait(self, timeout: float | None = None) -> RunOutcome | None:
+        """The outcome once every worker has ended; None if ``timeout`` passed first."""
+        ...
+
+    def stop(self, grace_s: float) -> None:
+        """End every worker's whole process tree: SIGTERM, then SIGKILL after ``grace_s``."""
+        ...
+
+
+class Executor(Protocol):
+    def start(self, spec: RunSpec) -> RunHandle: ...

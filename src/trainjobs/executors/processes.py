@@ -1,0 +1,63 @@
+"""Ending process trees: SIGTERM to every process, SIGKILL to what outlives the grace."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterable
+
+import psutil
+
+from trainjobs.executors.base import ProcessRef
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def find(ref: ProcessRef) -> psutil.Process | None:
+    """The process if it still runs and is the one that was started (not a reused pid)."""
+    try:
+        proc = psutil.Process(ref.pid)
+        if abs(proc.create_time() - ref.create_time) > 0.01:
+            return None
+        return proc
+    except psutil.NoSuchProcess:
+        return None
+
+
+def terminate_trees(roots: Iterable[int], grace_s: float) -> bool:
+    """End each root with its descendants and their process groups.
+
+    Descendants are collected before any signal, since a child whose parent
+    dies is re-parented and can no longer be found from the root. Returns
+    whether any process was alive to signal.
+    """
+    procs: dict[int, psutil.Process] = {}
+    for pid in roots:
+        for proc in _tree(pid):
+            procs[proc.pid] = proc
+    if not procs:
+        return False
+    for proc in procs.values():
+        with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+    for pid in roots:
+        # Workers lead their own session: grandchildren that escaped the
+        # parent link are still in the group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+    _gone, alive = psutil.wait_procs(list(procs.values()), timeout=grace_s)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
+            proc.kill()
+    for pid in roots:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    psutil.wait_procs(alive, timeout=5)
+    return True

@@ -1,0 +1,56 @@
+"""Service settings: the embedded defaults, overridable by environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("trainjobs-data")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_JOB_QUOTA = 10_000
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    database_url: str = ""  # "": SQLite in the data dir
+    object_store_url: str = ""  # "": a folder in the data dir
+    job_quota: int = DEFAULT_JOB_QUOTA
+    stop_grace_s: float = 10.0
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {
+            "database_url": env.get("TRAINJOBS_DATABASE_URL", ""),
+            "object_store_url": env.get("TRAINJOBS_OBJECT_STORE_URL", ""),
+            "job_quota": int(env.get("TRAINJOBS_JOB_QUOTA", DEFAULT_JOB_QUOTA)),
+            "stop_grace_s": float(env.get("TRAINJOBS_STOP_GRACE_S", 10.0)),
+        }
+        if "TRAINJOBS_DATA_DIR" in env:
+            values["data_dir"] = Path(env["TRAINJOBS_DATA_DIR"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'trainjobs.db').resolve()}"
+
+    @property
+    def resolved_object_store_url(self) -> str:
+        return self.object_store_url or str((self.data_dir / "obs").resolve())
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"

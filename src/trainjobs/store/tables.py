@@ -1,0 +1,130 @@
+"""The schema, as SQLAlchemy Core tables.
+
+Ids are integers from separate sequences, never reused (AUTOINCREMENT on
+SQLite, identity columns elsewhere). Wire-shaped list fields (``parameter``,
+``data_source``, ``volumes``) are kept as the JSON text the API returns, so a
+listing embeds them without re-validating.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# BIGINT keys on PostgreSQL; SQLite only autoincrements "INTEGER PRIMARY KEY".
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("job_quota", sa.Integer, nullable=False),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    # Only a SHA-256 of the token is stored: a leaked database leaks no token.
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column(
+        "project_id",
+        sa.String(32),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, server_default="0"),  # 0: never
+    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column(
+        "project_id",
+        sa.String(32),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("job_name", sa.String(64), nullable=False),
+    sa.Column("job_desc", sa.String(256), nullable=False, server_default=""),
+    sa.Column("resource_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    # Highest version number handed out; never decreases, so names are never reused.
+    sa.Column("version_counter", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("version_count", sa.Integer, nullable=False, server_default="0"),
+    # The latest version's id, status and timing, kept here so that the job
+    # list filters and sorts on indexed columns of one table.
+    sa.Column("latest_version_id", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("status", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("start_time", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("duration", sa.BigInteger, nullable=False, server_default="0"),
+    sa.UniqueConstraint("project_id", "job_name", name="uq_jobs_project_name"),
+    sqlite_autoincrement=True,
+)
+sa.Index("ix_jobs_ws_name", jobs.c.project_id, jobs.c.workspace_id, jobs.c.job_name)
+sa.Index("ix_jobs_ws_create", jobs.c.project_id, jobs.c.workspace_id, jobs.c.create_time)
+sa.Index("ix_jobs_ws_status", jobs.c.project_id, jobs.c.workspace_id, jobs.c.status)
+
+versions = sa.Table(
+    "versions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column(
+        "job_id", sa.BigInteger, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("pre_version_id", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("start_time", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("duration", sa.BigInteger, nullable=False, server_default="0"),
+    # engine and spec as they were when the version was created
+    sa.Column("engine_id", sa.BigInteger, nullable=False),
+    sa.Column("engine_type", sa.Integer, nullable=False),
+    sa.Column("engine_name", sa.String(64), nullable=False),
+    sa.Column("engine_version", sa.String(64), nullable=False),
+    sa.Column("spec_id", sa.BigInteger, nullable=False),
+    sa.Column("spec_code", sa.String(64), nullable=False),
+    sa.Column("core", sa.String(16), nullable=False),
+    sa.Column("cpu", sa.String(16), nullable=False),
+    sa.Column("gpu_num", sa.Integer, nullable=False),
+    sa.Column("gpu_type", sa.String(64), nullable=False),
+    sa.Column("pool_id", sa.String(64), nullable=False),
+    sa.Column("pool_name", sa.String(64), nullable=False),
+    sa.Column("worker_server_num", sa.Integer, nullable=False),
+    sa.Column("app_url", sa.String(1024), nullable=False),
+    sa.Column("boot_file_url", sa.String(1024), nullable=False),
+    sa.Column("data_url", sa.String(1024), nullable=False),
+    sa.Column("train_url", sa.String(1024), nullable=False),
+    sa.Column("log_url", sa.String(1024), nullable=False),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("dataset_version_id", sa.String(64), nullable=False),
+    sa.Column("dataset_name", sa.String(64), nullable=False),
+    sa.Column("dataset_version_name", sa.String(64), nullable=False),
+    sa.Column("data_source", sa.Text, nullable=False),
+    sa.Column("parameter", sa.Text, nullable=False),
+    sa.Column("volumes", sa.Text, nullable=False),
+    sa.Column("model_id", sa.BigInteger, nullable=False),
+    sa.Column("user_image_url", sa.String(1024), nullable=False),
+    sa.Column("user_command", sa.String(4096), nullable=False),
+    sa.Column("nas_mount_path", sa.String(1024), nullable=False),
+    sa.Column("nas_share_addr", sa.String(1024), nullable=False),
+    sa.Column("nas_type", sa.String(16), nullable=False),
+    sa.Column("model_metric_list", sa.Text, nullable=False),
+    sa.Column("system_metric_list", sa.Text, nullable=False),
+    # The run's process, so that a restart can find what a crash left behind.
+    sa.Column("pid", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("pid_create_time", sa.Float, nullable=False, server_default="0"),
+    sa.Column("failure_reason", sa.String(1024), nullable=False, server_default=""),
+    sa.UniqueConstraint("job_id", "number", name="uq_versions_job_number"),
+    sqlite_autoincrement=True,
+)
+# Newest-first pages of one job walk this index and touch only the page's rows.
+sa.Index("ix_versions_job_id", versions.c.job_id, versions.c.id)
+sa.Index("ix_versions_status", versions.c.status)
