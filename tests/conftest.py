@@ -1,0 +1,182 @@
+"""Fixtures: a real ``trainjobs serve`` on a free loopback port, and helpers to drive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from trainjobs.objectstore import ObjectStore, parse_obs_path
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAINJOBS = [sys.executable, "-m", "trainjobs"]
+FINAL = {3, 5, 6, 10, 11, 12, 13, 14, 16, 17, 20, 21}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A running service with a client that carries its token."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.env = {**os.environ, "TRAINJOBS_STOP_GRACE_S": "3", **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.client = httpx.Client(timeout=30)
+
+    def start(self) -> Server:
+        for _attempt in range(3):
+            self.port = free_port()
+            self.log = open(self.data_dir.parent / f"serve-{self.port}.log", "wb")  # noqa: SIM115
+            self.proc = subprocess.Popen(
+                [*TRAINJOBS, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                env=self.env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
+            if self._wait_healthy():
+                break
+            self.stop()
+        else:
+            raise RuntimeError("the server did not become healthy")
+        creds = json.loads((self.data_dir / "credentials.json").read_text())
+        self.project_id = creds["project_id"]
+        self.token = creds["token"]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.client = httpx.Client(
+            base_url=self.base, headers={"X-Auth-Token": self.token}, timeout=30
+        )
+        return self
+
+    def _wait_healthy(self, timeout_s: float = 30) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.client.close()
+
+    # -- helpers --------------------------------------------------------------
+
+    @property
+    def v1(self) -> str:
+        return f"/v1/{self.project_id}"
+
+    def store(self) -> ObjectStore:
+        return ObjectStore.from_url(str(self.data_dir / "obs"))
+
+    def upload(self, local: Path, obs: str) -> None:
+        self.store().upload(local, parse_obs_path(obs))
+
+    def upload_script(self, source: str, name: str = "train.py") -> tuple[str, str]:
+        """Put a one-file code folder in the store; return (app_url, boot_file_url)."""
+        bucket = f"code-{uuid.uuid4().hex[:8]}"
+        folder = self.data_dir.parent / bucket
+        folder.mkdir()
+        (folder / name).write_text(source)
+        self.upload(folder, f"/{bucket}/app")
+        return f"/{bucket}/app/", f"/{bucket}/app/{name}"
+
+    def create_job(self, source: str, name: str | None = None, **config: Any) -> dict[str, Any]:
+        app_url, boot = self.upload_script(source)
+        body = {
+            "job_name": name or unique_name(),
+            "config": {
+                "worker_server_num": 1,
+                "app_url": app_url,
+                "boot_file_url": boot,
+                "spec_id": 1,
+                **config,
+            },
+        }
+        response = self.client.post(f"{self.v1}/training-jobs", json=body)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def version(self, job_id: int, version_id: int) -> dict[str, Any]:
+        response = self.client.get(f"{self.v1}/training-jobs/{job_id}/versions/{version_id}")
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def wait_status(
+        self, job_id: int, version_id: int, statuses: set[int] | None = None, timeout_s: float = 60
+    ) -> dict[str, Any]:
+        """Poll until the version reaches one of ``statuses`` (default: any final one)."""
+        wanted = statuses or FINAL
+        deadline = time.monotonic() + timeout_s
+        while True:
+            version = self.version(job_id, version_id)
+            if version["status"] in wanted:
+                return version
+            if time.monotonic() > deadline:
+                raise AssertionError(f"version stayed in status {version['status']}: {version}")
+            time.sleep(0.1)
+
+    def log_text(self, job_id: int, version_id: int) -> str:
+        logs = self.data_dir / "runs" / str(version_id) / "logs"
+        return "".join(p.read_text() for p in sorted(logs.glob("*")))
+
+
+def unique_name() -> str:
+    return f"job-{uuid.uuid4().hex[:10]}"
+
+
+def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["is_success"] is False
+    assert body["error_code"] == code, body
+    assert body["error_message"] and body["error_msg"] == body["error_message"]
+    assert "Traceback" not in body["error_message"]
+    return body
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One service shared by the tests that need no fresh data dir."""
+    root = tmp_path_factory.mktemp("shared")
+    srv = Server(root / "data").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[Server]:
+    """A service with a data dir of its own."""
+    srv = Server(tmp_path / "data").start()
+    yield srv
+    srv.stop()
