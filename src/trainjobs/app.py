@@ -13,12 +13,14 @@ from fastapi.responses import JSONResponse
 from trainjobs import __version__
 from trainjobs.api import errors
 from trainjobs.api.middleware import BodyLimit, JsonBodies, StripTrailingSlash
-from trainjobs.api.v1 import specs, training_jobs
+from trainjobs.api.v1 import logs, specs, training_jobs
 from trainjobs.domain import identity
 from trainjobs.domain.catalog import Catalog, load_catalog
 from trainjobs.domain.jobs import JobService
+from trainjobs.domain.logs import LogReader
 from trainjobs.domain.runner import Runner
 from trainjobs.executors.local import LocalExecutor
+from trainjobs.executors.sampler import Sampler
 from trainjobs.objectstore import ObjectStore
 from trainjobs.settings import Settings
 from trainjobs.store.database import Database
@@ -34,6 +36,7 @@ class Services:
     catalog: Catalog
     runner: Runner
     jobs: JobService
+    logs: LogReader
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -44,13 +47,21 @@ class Services:
         store = ObjectStore.from_url(settings.resolved_object_store_url)
         catalog = load_catalog(settings.data_dir)
         runner = Runner(
-            db, store, LocalExecutor(), catalog, settings.runs_dir, settings.stop_grace_s
+            db,
+            store,
+            LocalExecutor(),
+            catalog,
+            settings.runs_dir,
+            settings.stop_grace_s,
+            Sampler(period_s=settings.metrics_period_s),
         )
+        runner.start()
         lost = runner.recover()
         if lost:
             log.warning("%d version(s) left active by a previous server are now LOST", lost)
         identity.bootstrap(db, settings.data_dir, settings.endpoint, settings.job_quota)
-        return cls(settings, db, store, catalog, runner, JobService(db, store, catalog, runner))
+        jobs = JobService(db, store, catalog, runner)
+        return cls(settings, db, store, catalog, runner, jobs, LogReader(jobs))
 
     def stop(self) -> None:
         self.runner.shutdown(timeout_s=self.settings.stop_grace_s + 10)
@@ -74,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     app.include_router(training_jobs.router)
+    app.include_router(logs.router)
     app.include_router(specs.router)
 
     @app.get("/health", tags=["service"])

@@ -22,6 +22,7 @@ class Settings:
     object_store_url: str = ""  # "": a folder in the data dir
     job_quota: int = DEFAULT_JOB_QUOTA
     stop_grace_s: float = 10.0
+    metrics_period_s: float = 1.0
     max_body_bytes: int = MAX_BODY_BYTES
 
     @classmethod
@@ -32,6 +33,7 @@ class Settings:
             "object_store_url": env.get("TRAINJOBS_OBJECT_STORE_URL", ""),
             "job_quota": int(env.get("TRAINJOBS_JOB_QUOTA", DEFAULT_JOB_QUOTA)),
             "stop_grace_s": float(env.get("TRAINJOBS_STOP_GRACE_S", 10.0)),
+            "metrics_period_s": float(env.get("TRAINJOBS_METRICS_PERIOD_S", 1.0)),
         }
         if "TRAINJOBS_DATA_DIR" in env:
             values["data_dir"] = Path(env["TRAINJOBS_DATA_DIR"])

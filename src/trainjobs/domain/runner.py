@@ -21,12 +21,15 @@ import sqlalchemy as sa
 
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
+from trainjobs.domain.metrics import normalize_model_metrics
 from trainjobs.domain.statuses import ACTIVE, Status
 from trainjobs.executors import processes
 from trainjobs.executors.base import Executor, ProcessRef, RunHandle, RunSpec, WorkerSpec
+from trainjobs.executors.sampler import Sampler, Series
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
 from trainjobs.objectstore.store import ObjectNotFound
+from trainjobs.report import MODEL_METRICS_FILE
 from trainjobs.store import jobs as q
 from trainjobs.store.database import Database
 
@@ -51,6 +54,10 @@ class _Run:
     deleted: bool = False
     handle: RunHandle | None = None
     thread: threading.Thread | None = None
+    output: Path | None = None
+    log0: Path | None = None
+    metrics_mtime_ns: int = 0
+    metrics_complaint: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class Runner:
         catalog: Catalog,
         runs_dir: Path,
         stop_grace_s: float = STOP_GRACE_S,
+        sampler: Sampler | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -100,6 +108,11 @@ class Runner:
         self.stop_grace_s = stop_grace_s
         self._runs: dict[int, _Run] = {}
         self._lock = threading.Lock()
+        self.sampler = sampler or Sampler()
+        self.sampler.on_sample = self._store_live_metrics
+
+    def start(self) -> None:
+        self.sampler.start()
 
     def paths(self, version_id: int) -> RunPaths:
         return RunPaths(self.runs_dir / str(version_id))
@@ -150,6 +163,7 @@ class Runner:
         for run in runs:
             if run.thread is not None:
                 run.thread.join(timeout=timeout_s)
+        self.sampler.stop()
 
     def recover(self) -> int:
         """At start: versions a previous server left active become LOST.
@@ -254,17 +268,26 @@ class Runner:
             handle.stop(grace_s=0)
             handle.wait()
             return
+        run.output, run.log0 = paths.output, log_paths[0]
+        self.sampler.track(str(row.id), handle.processes, _int(row.core), row.gpu_num)
 
         outcome = handle.wait()
         assert outcome is not None  # wait() without a timeout always has an outcome
         duration = max(0, now_ms() - start)
+        series = self.sampler.untrack(str(row.id))
         if run.deleted:
             return
+        metrics: dict[str, Any] = {}
+        if series is not None:
+            metrics["system_metric_list"] = json.dumps(series.to_wire(), separators=(",", ":"))
         reason = outcome.reason
         if outcome.stopped:
             self._note(log_paths[0], "stopped on request")
         elif reason:
             self._note(log_paths[0], f"failed: {reason}")
+        model = self._model_metrics(run, force=True)
+        if model is not None:
+            metrics["model_metric_list"] = model
         publish_error = self._publish(row, paths, log_paths)
         if publish_error and not reason:
             reason = publish_error
@@ -274,16 +297,63 @@ class Runner:
             final = Status.FAILED
         else:
             final = Status.COMPLETED
-        self._finish(row.id, final, duration, reason)
+        self._finish(row.id, final, duration, reason, **metrics)
 
-    def _finish(self, version_id: int, status: Status, duration: int, reason: str) -> None:
+    def _finish(
+        self, version_id: int, status: Status, duration: int, reason: str, **fields: Any
+    ) -> None:
         try:
             with self.db.write() as conn:
                 q.transition(
-                    conn, version_id, status, duration=duration, failure_reason=reason[:1024]
+                    conn,
+                    version_id,
+                    status,
+                    duration=duration,
+                    failure_reason=reason[:1024],
+                    **fields,
                 )
         except q.IllegalTransition:
             pass  # cancelled or deleted meanwhile: that status stands
+
+    # -- metrics ----------------------------------------------------------------
+
+    def _model_metrics(self, run: _Run, force: bool = False) -> str | None:
+        """The run's reported model metrics, if the file changed since last read."""
+        if run.output is None:
+            return None
+        path = run.output / MODEL_METRICS_FILE
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        if mtime == run.metrics_mtime_ns and not force:
+            return None
+        run.metrics_mtime_ns = mtime
+        try:
+            return normalize_model_metrics(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            complaint = f"{MODEL_METRICS_FILE} was not used: {exc}"
+            if complaint != run.metrics_complaint and run.log0 is not None:
+                run.metrics_complaint = complaint
+                self._note(run.log0, complaint)
+            return None
+
+    def _store_live_metrics(self, snapshot: dict[str, Series]) -> None:
+        with self._lock:
+            runs = {str(k): r for k, r in self._runs.items()}
+        updates = []
+        for run_id, series in snapshot.items():
+            fields: dict[str, Any] = {
+                "system_metric_list": json.dumps(series.to_wire(), separators=(",", ":"))
+            }
+            run = runs.get(run_id)
+            model = self._model_metrics(run) if run is not None else None
+            if model is not None:
+                fields["model_metric_list"] = model
+            updates.append((int(run_id), fields))
+        with self.db.write() as conn:
+            for version_id, fields in updates:
+                q.update_live_metrics(conn, version_id, **fields)
 
     # -- staging and publishing ------------------------------------------------
 
@@ -372,6 +442,13 @@ class Runner:
             self._note(log_paths[0], message)
             return message
         return ""
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 1
 
 
 def _free_port() -> int:

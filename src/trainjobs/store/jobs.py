@@ -251,3 +251,13 @@ def versions_in(conn: sa.Connection, statuses: Iterable[Status]) -> list[sa.Row]
 
 def job_name_of(conn: sa.Connection, job_id: int) -> str | None:
     return conn.execute(sa.select(jobs.c.job_name).where(jobs.c.id == job_id)).scalar_one_or_none()
+
+
+def update_live_metrics(conn: sa.Connection, version_id: int, **fields: Any) -> None:
+    """Metrics of a run still going; a version that has ended keeps its final figures."""
+    live = [int(Status.RUNNING), int(Status.KILLING)]
+    conn.execute(
+        versions.update()
+        .where(versions.c.id == version_id, versions.c.status.in_(live))
+        .values(**fields)
+    )

@@ -1,0 +1,55 @@
+"""A version's log files: their names, and pages of lines by cursor (DECISIONS D22, D23)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trainjobs.domain import errors
+from trainjobs.domain.jobs import JobService
+from trainjobs.domain.runner import log_file_name, version_name
+from trainjobs.executors import logfiles
+
+
+@dataclass(frozen=True)
+class LogPage:
+    content: str
+    lines: int
+    start_line: int
+    end_line: int
+
+
+class LogReader:
+    def __init__(self, jobs: JobService) -> None:
+        self.jobs = jobs
+
+    def file_names(self, project_id: str, job_id: int, version_id: int) -> list[str]:
+        found = self.jobs.get_version(project_id, job_id, version_id)
+        job, row = found.job, found.versions[0]
+        vname = version_name(row.number)
+        return [log_file_name(job.job_name, vname, r) for r in range(row.worker_server_num)]
+
+    def page(
+        self,
+        project_id: str,
+        job_id: int,
+        version_id: int,
+        *,
+        log_file: str,
+        lines: int,
+        base_line: int | None,
+        descending: bool,
+    ) -> LogPage:
+        names = self.file_names(project_id, job_id, version_id)
+        if log_file not in names:
+            raise errors.LogFileNotFound(
+                f"log file '{log_file}' does not belong to version {version_id}; "
+                f"its files are {', '.join(names)}"
+            )
+        path = self.jobs.runner.paths(version_id).logs / log_file
+        window, total = logfiles.window(path, lines, base_line, descending)
+        if window.count:
+            return LogPage(window.text, window.count, window.start_line, window.end_line)
+        # Nothing in the window: the cursor stays where it was, so a reader
+        # polling for new lines asks again from the same place.
+        cursor = total if lines == 0 or base_line is None else base_line
+        return LogPage("", 0, cursor, cursor)
