@@ -296,3 +296,72 @@ def test_data_is_staged_and_logs_uploaded(server: Server, tmp_path: Any) -> None
     obs = server.data_dir / "obs"
     assert (obs / "results/sum/sum.txt").read_text() == "6"
     assert "sum 6" in (obs / f"results/logs/{created['job_name']}-V0001.0").read_text()
+
+
+def test_dataset_version_is_resolved_and_staged(server: Server, tmp_path: Any) -> None:
+    data = tmp_path / "digits"
+    data.mkdir()
+    (data / "n.txt").write_text("41")
+    server.upload(data, "/datasets/answer-v1")
+    name = f"answer-{int(time.time() * 1000)}"
+    r = server.client.post(
+        f"{server.v1}/datasets", json={"dataset_name": name, "data_url": "/datasets/answer-v1/"}
+    )
+    assert r.status_code == 200, r.text
+    ds = r.json()
+    script = (
+        "import argparse, os\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--data_url'); p.add_argument('--train_url')\n"
+        "a = p.parse_args()\n"
+        "print('answer', int(open(os.path.join(a.data_url, 'n.txt')).read()) + 1)\n"
+    )
+    created = server.create_job(
+        script, dataset_id=ds["dataset_id"], dataset_version_id=ds["version_id"]
+    )
+    version = server.wait_status(created["job_id"], created["version_id"])
+    assert version["status"] == 10
+    assert (version["dataset_id"], version["dataset_version_id"]) == (
+        ds["dataset_id"],
+        ds["version_id"],
+    )
+    assert (version["dataset_name"], version["dataset_version_name"]) == (name, "V001")
+    assert "answer 42" in server.log_text(created["job_id"], created["version_id"])
+    listed = server.client.get(f"{server.v1}/datasets").json()
+    assert any(d["dataset_id"] == ds["dataset_id"] for d in listed["datasets"])
+    # the same through data_source items of type dataset
+    r = server.client.post(
+        f"{server.v1}/training-jobs/{created['job_id']}/versions",
+        json={"config": {"data_source": [{"type": "dataset", "dataset_id": ds["dataset_id"],
+                                          "dataset_version": ds["version_id"]}]}},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    second = server.wait_status(created["job_id"], r.json()["version_id"])
+    assert second["status"] == 10 and second["dataset_id"] == ""
+
+
+def test_dataset_inputs_bad_combinations(server: Server) -> None:
+    cases = [
+        ({"dataset_id": "nope", "dataset_version_id": "nope"}, "ModelArts.2783"),
+        ({"data_source": [{"type": "dataset", "dataset_id": "x", "dataset_version": "y"}]},
+         "ModelArts.2783"),
+        ({"data_url": "/a/b/", "dataset_id": "x", "dataset_version_id": "y"}, "ModelArts.0104"),
+        ({"data_source": [{"type": "obs", "data_url": "/a/b/"},
+                          {"type": "dataset", "dataset_id": "x", "dataset_version": "y"}]},
+         "ModelArts.0104"),
+        ({"data_source": [{"type": "obs"}]}, "ModelArts.0104"),
+        ({"data_source": [{"type": "tape", "data_url": "/a/b"}]}, "ModelArts.0104"),
+        ({"data_source": [{"type": "obs", "data_url": "/a/../b"}]}, "ModelArts.2791"),
+    ]  # fmt: skip
+    app_url, boot = server.upload_script("print(1)\n")
+    for config, code in cases:
+        body = {"job_name": f"bad-{int(time.time() * 1e6)}",
+                "config": {"worker_server_num": 1, "app_url": app_url, "boot_file_url": boot,
+                           "spec_id": 1, **config}}  # fmt: skip
+        assert_envelope(server.client.post(f"{server.v1}/training-jobs", json=body), 400, code)
+    for body, code in [
+        ({"dataset_name": "x y", "data_url": "/datasets/"}, "ModelArts.0104"),
+        ({"dataset_name": "missing", "data_url": "/no-such-bucket/x/"}, "ModelArts.2791"),
+        ({"dataset_name": "escape", "data_url": "/b/../../etc"}, "ModelArts.2791"),
+        ({"data_url": "/datasets/"}, "ModelArts.0104"),
+    ]:
+        assert_envelope(server.client.post(f"{server.v1}/datasets", json=body), 400, code)

@@ -13,9 +13,11 @@ from fastapi.responses import JSONResponse
 from trainjobs import __version__
 from trainjobs.api import errors
 from trainjobs.api.middleware import BodyLimit, JsonBodies, StripTrailingSlash
+from trainjobs.api.v1 import datasets as dataset_routes
 from trainjobs.api.v1 import logs, specs, training_jobs
 from trainjobs.domain import identity
 from trainjobs.domain.catalog import Catalog, load_catalog
+from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.jobs import JobService
 from trainjobs.domain.logs import LogReader
 from trainjobs.domain.runner import Runner
@@ -37,6 +39,7 @@ class Services:
     runner: Runner
     jobs: JobService
     logs: LogReader
+    datasets: DatasetService
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -46,6 +49,7 @@ class Services:
         db.migrate()
         store = ObjectStore.from_url(settings.resolved_object_store_url)
         catalog = load_catalog(settings.data_dir)
+        datasets = DatasetService(db, store)
         runner = Runner(
             db,
             store,
@@ -54,14 +58,15 @@ class Services:
             settings.runs_dir,
             settings.stop_grace_s,
             Sampler(period_s=settings.metrics_period_s),
+            datasets,
         )
         runner.start()
         lost = runner.recover()
         if lost:
             log.warning("%d version(s) left active by a previous server are now LOST", lost)
         identity.bootstrap(db, settings.data_dir, settings.endpoint, settings.job_quota)
-        jobs = JobService(db, store, catalog, runner)
-        return cls(settings, db, store, catalog, runner, jobs, LogReader(jobs))
+        jobs = JobService(db, store, catalog, runner, datasets)
+        return cls(settings, db, store, catalog, runner, jobs, LogReader(jobs), datasets)
 
     def stop(self) -> None:
         self.runner.shutdown(timeout_s=self.settings.stop_grace_s + 10)
@@ -86,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.include_router(training_jobs.router)
     app.include_router(logs.router)
+    app.include_router(dataset_routes.router)
     app.include_router(specs.router)
 
     @app.get("/health", tags=["service"])

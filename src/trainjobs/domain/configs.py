@@ -6,12 +6,13 @@ mean together (which program runs, which data goes in, where it runs).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trainjobs.domain import errors
 from trainjobs.domain.catalog import Catalog, Engine, Pool, Spec
+from trainjobs.domain.datasets import DatasetVersion
 from trainjobs.objectstore.paths import InvalidObsPath, ObsPath, parse_obs_path
 
 # Fields that choose what runs, and what data goes in: sending any one of a
@@ -58,6 +59,10 @@ class Resolved:
     engine: Engine
     spec: Spec
     pool: Pool
+    datasets: tuple[DatasetVersion, ...] = ()
+
+
+FindDataset = Callable[[str, str], DatasetVersion | None]
 
 
 def derive(parent: VersionConfig | None, sent: Mapping[str, Any]) -> VersionConfig:
@@ -89,10 +94,10 @@ def _obs(value: str, error: type[errors.DomainError], name: str) -> ObsPath:
         raise error(f"{name}: {exc}") from exc
 
 
-def resolve(config: VersionConfig, catalog: Catalog) -> Resolved:
+def resolve(config: VersionConfig, catalog: Catalog, find_dataset: FindDataset) -> Resolved:
     """Check the rules of a complete configuration; fill catalogue defaults."""
     _check_program(config)
-    _check_data(config)
+    datasets = _check_data(config, find_dataset)
     for name in ("train_url", "log_url"):
         value = getattr(config, name)
         if value:
@@ -137,6 +142,7 @@ def resolve(config: VersionConfig, catalog: Catalog) -> Resolved:
         engine=engine,
         spec=spec,
         pool=pool,
+        datasets=datasets,
     )
 
 
@@ -179,7 +185,17 @@ def _check_program(config: VersionConfig) -> None:
         )
 
 
-def _check_data(config: VersionConfig) -> None:
+def _dataset(find: FindDataset, dataset_id: str, version_id: str) -> DatasetVersion:
+    found = find(dataset_id, version_id)
+    if found is None:
+        raise errors.UnknownDataset(
+            f"dataset {dataset_id} has no version {version_id}; "
+            "GET /v1/{project_id}/datasets lists the datasets"
+        )
+    return found
+
+
+def _check_data(config: VersionConfig, find: FindDataset) -> tuple[DatasetVersion, ...]:
     chosen = [
         name
         for name, present in (
@@ -198,10 +214,9 @@ def _check_data(config: VersionConfig) -> None:
         _obs(config.data_url, errors.InvalidStorePath, "data_url")
     if bool(config.dataset_id) != bool(config.dataset_version_id):
         raise errors.InvalidParameter("dataset_id and dataset_version_id go together")
+    found = []
     if config.dataset_id:
-        raise errors.UnknownDataset(
-            f"dataset {config.dataset_id} version {config.dataset_version_id} does not exist"
-        )
+        found.append(_dataset(find, config.dataset_id, config.dataset_version_id))
     types = {item.get("type", "") for item in config.data_source}
     if len(types) > 1:
         raise errors.InvalidParameter("data_source items cannot mix the obs and dataset types")
@@ -214,12 +229,18 @@ def _check_data(config: VersionConfig) -> None:
                 raise errors.InvalidParameter("a data_source item of type obs needs data_url")
             _obs(item["data_url"], errors.InvalidStorePath, "data_source.data_url")
         elif kind == "dataset":
-            raise errors.UnknownDataset(
-                f"dataset {item.get('dataset_id', '')} version "
-                f"{item.get('dataset_version', '')} does not exist"
-            )
+            if item.get("data_url"):
+                raise errors.InvalidParameter(
+                    "a data_source item of type dataset takes no data_url"
+                )
+            if not (item.get("dataset_id") and item.get("dataset_version")):
+                raise errors.InvalidParameter(
+                    "a data_source item of type dataset needs dataset_id and dataset_version"
+                )
+            found.append(_dataset(find, item["dataset_id"], item["dataset_version"]))
         else:
             raise errors.InvalidParameter(f"data_source type must be obs or dataset, not '{kind}'")
+    return tuple(found)
 
 
 def default_train_url(job_name: str, version_name: str) -> str:

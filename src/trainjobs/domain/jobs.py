@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from trainjobs.domain import configs, errors
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
+from trainjobs.domain.datasets import DatasetService, DatasetVersion
 from trainjobs.domain.metrics import EMPTY_MODEL_METRICS, EMPTY_SYSTEM_METRICS
 from trainjobs.domain.runner import Runner, version_name
 from trainjobs.domain.statuses import ACTIVE, Status
@@ -79,11 +80,19 @@ def config_of(row: Any) -> configs.VersionConfig:
 
 
 class JobService:
-    def __init__(self, db: Database, store: ObjectStore, catalog: Catalog, runner: Runner) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: ObjectStore,
+        catalog: Catalog,
+        runner: Runner,
+        datasets: DatasetService,
+    ) -> None:
         self.db = db
         self.store = store
         self.catalog = catalog
         self.runner = runner
+        self.datasets = datasets
 
     # -- jobs -----------------------------------------------------------------
 
@@ -97,7 +106,7 @@ class JobService:
         config: Mapping[str, Any],
         create_version: bool,
     ) -> Created:
-        resolved = self._resolve(None, config) if create_version else None
+        resolved = self._resolve(project_id, None, config) if create_version else None
         now = now_ms()
         resource_id = f"job{secrets.token_hex(4)}"
         try:
@@ -195,9 +204,12 @@ class JobService:
     # -- versions -------------------------------------------------------------
 
     def _resolve(
-        self, parent: configs.VersionConfig | None, sent: Mapping[str, Any]
+        self, project_id: str, parent: configs.VersionConfig | None, sent: Mapping[str, Any]
     ) -> configs.Resolved:
-        resolved = configs.resolve(configs.derive(parent, sent), self.catalog)
+        def find(dataset_id: str, version_id: str) -> DatasetVersion | None:
+            return self.datasets.find(project_id, dataset_id, version_id)
+
+        resolved = configs.resolve(configs.derive(parent, sent), self.catalog, find)
         self._check_code_exists(resolved.config)
         return resolved
 
@@ -248,8 +260,8 @@ class JobService:
             gpu_num=resolved.spec.gpu_num,
             gpu_type=resolved.spec.gpu_type,
             pool_name=resolved.pool.pool_name,
-            dataset_name="",
-            dataset_version_name="",
+            dataset_name=", ".join(d.dataset_name for d in resolved.datasets),
+            dataset_version_name=", ".join(d.version_name for d in resolved.datasets),
             nas_mount_path="",
             nas_share_addr="",
             nas_type="",
@@ -291,7 +303,7 @@ class JobService:
             own_default = configs.default_train_url(job.job_name, version_name(parent_row.number))
             if parent.train_url == own_default:
                 parent = configs.replace_default_train_url(parent)
-        resolved = self._resolve(parent, config)
+        resolved = self._resolve(project_id, parent, config)
         now = now_ms()
         with self.db.write() as conn:
             job = self._job(conn, project_id, job_id)  # it may have been deleted meanwhile

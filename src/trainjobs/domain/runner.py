@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
+from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.metrics import normalize_model_metrics
 from trainjobs.domain.statuses import ACTIVE, Status
 from trainjobs.executors import processes
@@ -99,6 +100,7 @@ class Runner:
         runs_dir: Path,
         stop_grace_s: float = STOP_GRACE_S,
         sampler: Sampler | None = None,
+        datasets: DatasetService | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -108,6 +110,7 @@ class Runner:
         self.stop_grace_s = stop_grace_s
         self._runs: dict[int, _Run] = {}
         self._lock = threading.Lock()
+        self.datasets = datasets
         self.sampler = sampler or Sampler()
         self.sampler.on_sample = self._store_live_metrics
 
@@ -222,9 +225,10 @@ class Runner:
     def _run(self, run: _Run) -> None:
         with self.db.read() as conn:
             row = q.get_version_by_id(conn, run.version_id)
-            job_name = q.job_name_of(conn, row.job_id) if row else None
-        if row is None or job_name is None:
+            job = q.get_job_by_id(conn, row.job_id) if row else None
+        if row is None or job is None:
             return
+        job_name = job.job_name
         paths = self.paths(row.id)
         vname = version_name(row.number)
         log_paths = [
@@ -235,7 +239,7 @@ class Runner:
             p.parent.mkdir(parents=True, exist_ok=True)
             p.touch()
         try:
-            self._stage(row, paths, log_paths[0])
+            self._stage(job.project_id, row, paths, log_paths[0])
             spec = self._run_spec(row, paths, log_paths)
         except StagingError as exc:
             self._note(log_paths[0], f"staging failed: {exc}")
@@ -365,17 +369,31 @@ class Runner:
         except OSError as exc:
             raise StagingError(f"{what} {url} could not be read: {exc}") from exc
 
-    def _stage(self, row: sa.Row, paths: RunPaths, log0: Path) -> None:
+    def _data_urls(self, project_id: str, row: sa.Row) -> list[str]:
+        """The object-store folders of every data input, datasets resolved."""
+        urls = [row.data_url] if row.data_url else []
+        wanted = [(row.dataset_id, row.dataset_version_id)] if row.dataset_id else []
+        for item in json.loads(row.data_source):
+            if item.get("data_url"):
+                urls.append(item["data_url"])
+            elif item.get("dataset_id"):
+                wanted.append((item["dataset_id"], item.get("dataset_version", "")))
+        for dataset_id, version_id in wanted:
+            found = (
+                self.datasets.find(project_id, dataset_id, version_id) if self.datasets else None
+            )
+            if found is None:
+                raise StagingError(f"dataset {dataset_id} version {version_id} no longer exists")
+            urls.append(found.data_url)
+        return urls
+
+    def _stage(self, project_id: str, row: sa.Row, paths: RunPaths, log0: Path) -> None:
         for folder in (paths.code, paths.data, paths.output):
             folder.mkdir(parents=True, exist_ok=True)
         if row.app_url:
             count = self._download(row.app_url, paths.code, "code folder")
             self._note(log0, f"staged {count} code file(s) from {row.app_url}")
-        data_urls = [row.data_url] if row.data_url else []
-        data_urls += [
-            item["data_url"] for item in json.loads(row.data_source) if item.get("data_url")
-        ]
-        for url in data_urls:
+        for url in self._data_urls(project_id, row):
             count = self._download(url, paths.data, "data folder")
             self._note(log0, f"staged {count} data file(s) from {url}")
 

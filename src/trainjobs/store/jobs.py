@@ -261,3 +261,7 @@ def update_live_metrics(conn: sa.Connection, version_id: int, **fields: Any) -> 
         .where(versions.c.id == version_id, versions.c.status.in_(live))
         .values(**fields)
     )
+
+
+def get_job_by_id(conn: sa.Connection, job_id: int) -> sa.Row | None:
+    return conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).first()

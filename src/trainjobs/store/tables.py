@@ -128,3 +128,35 @@ versions = sa.Table(
 # Newest-first pages of one job walk this index and touch only the page's rows.
 sa.Index("ix_versions_job_id", versions.c.job_id, versions.c.id)
 sa.Index("ix_versions_status", versions.c.status)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "project_id",
+        sa.String(32),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("dataset_name", sa.String(64), nullable=False),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("project_id", "dataset_name", name="uq_datasets_project_name"),
+)
+
+# A dataset version names the object-store folder that holds its data.
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "dataset_id",
+        sa.String(36),
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("version_name", sa.String(64), nullable=False),
+    sa.Column("data_url", sa.String(1024), nullable=False),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("dataset_id", "version_name", name="uq_dataset_versions_name"),
+)

@@ -33,32 +33,32 @@ Url = Annotated[str, Field(max_length=URL_CHARS)]
 JobSortKey = Literal["job_name", "job_desc", "status", "duration", "version_count", "create_time"]
 
 
-class _Lenient(BaseModel):
+class Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class ParameterIn(_Lenient):
+class ParameterIn(Lenient):
     label: Annotated[
         str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
     ]
     value: Annotated[str, BeforeValidator(_text_value), Field(max_length=4096)] = ""
 
 
-class DataSourceIn(_Lenient):
+class DataSourceIn(Lenient):
     dataset_id: Annotated[str, Field(max_length=64)] = ""
     dataset_version: Annotated[str, Field(max_length=64)] = ""
     type: Annotated[str, Field(max_length=16)] = ""
     data_url: Url = ""
 
 
-class MountIn(_Lenient):
+class MountIn(Lenient):
     id: Annotated[str, Field(max_length=128)] = ""
     src_path: Annotated[str, Field(min_length=1, max_length=URL_CHARS)]
     dest_path: Annotated[str, Field(min_length=1, max_length=URL_CHARS)]
     read_only: bool = False
 
 
-class VolumeIn(_Lenient):
+class VolumeIn(Lenient):
     nfs: MountIn | None = None
     host_path: MountIn | None = None
 
@@ -74,7 +74,7 @@ class VolumeIn(_Lenient):
         return self.model_dump(exclude_none=True)
 
 
-class VersionConfigIn(_Lenient):
+class VersionConfigIn(Lenient):
     """Config fields shared by job and version creation; every one optional here,
     since a version inherits what it does not send."""
 
@@ -117,7 +117,7 @@ class NewVersionConfigIn(VersionConfigIn):
     pre_version_id: OptionalId | None = None
 
 
-class CreateJobIn(_Lenient):
+class CreateJobIn(Lenient):
     job_name: Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]
     job_desc: Annotated[str, Field(max_length=256)] = ""
     workspace_id: Annotated[str, Field(max_length=64)] = "0"
@@ -131,10 +131,10 @@ class CreateJobIn(_Lenient):
         return value
 
 
-class CreateVersionIn(_Lenient):
+class CreateVersionIn(Lenient):
     job_desc: Annotated[str, Field(max_length=256)] | None = None
     config: NewVersionConfigIn
 
 
-class UpdateJobIn(_Lenient):
+class UpdateJobIn(Lenient):
     job_desc: Annotated[str, Field(max_length=256)]
