@@ -35,7 +35,12 @@ class Server:
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
-        self.env = {**os.environ, "TRAINJOBS_STOP_GRACE_S": "3", **(env or {})}
+        self.env = {
+            **os.environ,
+            "TRAINJOBS_STOP_GRACE_S": "3",
+            "TRAINJOBS_SYNC_PERIOD_S": "1",
+            **(env or {}),
+        }
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.client = httpx.Client(timeout=30)

@@ -365,3 +365,29 @@ def test_dataset_inputs_bad_combinations(server: Server) -> None:
         ({"data_url": "/datasets/"}, "ModelArts.0104"),
     ]:
         assert_envelope(server.client.post(f"{server.v1}/datasets", json=body), 400, code)
+
+
+def test_long_run_publishes_outputs_and_logs_while_running(server: Server) -> None:
+    script = (
+        "import argparse, os, time\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--data_url'); p.add_argument('--train_url')\n"
+        "a = p.parse_args()\n"
+        "open(os.path.join(a.train_url, 'checkpoint-1'), 'w').write('epoch 1')\n"
+        "print('epoch 1 saved', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    created = server.create_job(script, train_url="/live/out/", log_url="/live/logs/")
+    job_id, version_id = created["job_id"], created["version_id"]
+    obs = server.data_dir / "obs" / "live"
+    deadline = time.monotonic() + 30
+    while not (obs / "out" / "checkpoint-1").exists():
+        assert time.monotonic() < deadline, "the checkpoint was never published"
+        time.sleep(0.2)
+    assert server.version(job_id, version_id)["status"] == 8
+    log = obs / "logs" / f"{created['job_name']}-V0001.0"
+    while not log.exists() or "epoch 1 saved" not in log.read_text():
+        assert time.monotonic() < deadline, "the log was never published"
+        time.sleep(0.2)
+    assert not list((obs / "logs").glob("*.idx"))
+    server.client.post(f"{server.v1}/training-jobs/{job_id}/versions/{version_id}/stop")
+    assert server.wait_status(job_id, version_id)["status"] == 12

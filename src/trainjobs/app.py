@@ -59,6 +59,7 @@ class Services:
             settings.stop_grace_s,
             Sampler(period_s=settings.metrics_period_s),
             datasets,
+            settings.sync_period_s,
         )
         runner.start()
         lost = runner.recover()

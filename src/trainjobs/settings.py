@@ -23,6 +23,7 @@ class Settings:
     job_quota: int = DEFAULT_JOB_QUOTA
     stop_grace_s: float = 10.0
     metrics_period_s: float = 1.0
+    sync_period_s: float = 60.0
     max_body_bytes: int = MAX_BODY_BYTES
 
     @classmethod
@@ -34,6 +35,7 @@ class Settings:
             "job_quota": int(env.get("TRAINJOBS_JOB_QUOTA", DEFAULT_JOB_QUOTA)),
             "stop_grace_s": float(env.get("TRAINJOBS_STOP_GRACE_S", 10.0)),
             "metrics_period_s": float(env.get("TRAINJOBS_METRICS_PERIOD_S", 1.0)),
+            "sync_period_s": float(env.get("TRAINJOBS_SYNC_PERIOD_S", 60.0)),
         }
         if "TRAINJOBS_DATA_DIR" in env:
             values["data_dir"] = Path(env["TRAINJOBS_DATA_DIR"])

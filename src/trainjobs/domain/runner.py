@@ -37,6 +37,7 @@ from trainjobs.store.database import Database
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 10.0
+OUTPUT_SYNC_PERIOD_S = 60.0
 NO_CONTAINER_NOTE = (
     "no container runtime is configured: user_command runs on the host, "
     "user_image_url is recorded only"
@@ -59,6 +60,7 @@ class _Run:
     log0: Path | None = None
     metrics_mtime_ns: int = 0
     metrics_complaint: str = ""
+    synced: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class Runner:
         stop_grace_s: float = STOP_GRACE_S,
         sampler: Sampler | None = None,
         datasets: DatasetService | None = None,
+        sync_period_s: float = OUTPUT_SYNC_PERIOD_S,
     ) -> None:
         self.db = db
         self.store = store
@@ -111,6 +114,7 @@ class Runner:
         self._runs: dict[int, _Run] = {}
         self._lock = threading.Lock()
         self.datasets = datasets
+        self.sync_period_s = sync_period_s
         self.sampler = sampler or Sampler()
         self.sampler.on_sample = self._store_live_metrics
 
@@ -275,8 +279,10 @@ class Runner:
         run.output, run.log0 = paths.output, log_paths[0]
         self.sampler.track(str(row.id), handle.processes, _int(row.core), row.gpu_num)
 
-        outcome = handle.wait()
-        assert outcome is not None  # wait() without a timeout always has an outcome
+        # Long runs publish what they have so far, so outputs and logs can be
+        # read (and survive) before the run ends.
+        while (outcome := handle.wait(timeout=self.sync_period_s)) is None:
+            self._publish(run, row, paths, log_paths)
         duration = max(0, now_ms() - start)
         series = self.sampler.untrack(str(row.id))
         if run.deleted:
@@ -292,7 +298,7 @@ class Runner:
         model = self._model_metrics(run, force=True)
         if model is not None:
             metrics["model_metric_list"] = model
-        publish_error = self._publish(row, paths, log_paths)
+        publish_error = self._publish(run, row, paths, log_paths)
         if publish_error and not reason:
             reason = publish_error
         if outcome.stopped:
@@ -446,15 +452,16 @@ class Runner:
         ]
         return RunSpec(run_id=str(row.id), workers=workers)
 
-    def _publish(self, row: sa.Row, paths: RunPaths, log_paths: list[Path]) -> str:
-        """Upload outputs and logs; the reason it failed, or ""."""
+    def _publish(self, run: _Run, row: sa.Row, paths: RunPaths, log_paths: list[Path]) -> str:
+        """Upload new or changed outputs and logs; the reason it failed, or ""."""
         try:
             if row.train_url:
-                self.store.upload(paths.output, parse_obs_path(row.train_url))
+                state = run.synced.setdefault("output", {})
+                self.store.sync(paths.output, parse_obs_path(row.train_url), state)
             if row.log_url:
-                target = parse_obs_path(row.log_url)
-                for p in log_paths:
-                    self.store.upload(p, target.join(p.name))
+                state = run.synced.setdefault("logs", {})
+                names = {p.name for p in log_paths}
+                self.store.sync(paths.logs, parse_obs_path(row.log_url), state, only=names)
         except (OSError, InvalidObsPath) as exc:
             message = f"uploading results failed: {exc}"
             self._note(log_paths[0], message)

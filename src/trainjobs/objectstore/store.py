@@ -7,6 +7,7 @@ a folder on disk (the embedded default) or an S3-compatible store.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,38 @@ class ObjectStore:
                 source = Path(dirpath) / name
                 rel = source.relative_to(local).as_posix()
                 self._put(source, f"{path.fs_path}/{rel}")
+                count += 1
+        return count
+
+    def sync(
+        self,
+        local: Path,
+        path: ObsPath,
+        state: dict[str, tuple[int, int]],
+        only: Collection[str] | None = None,
+    ) -> int:
+        """Upload the files of a folder (or just the ``only`` names at its top)
+        that changed since the last sync.
+
+        ``state`` (relative path -> (mtime_ns, size)) is the caller's memory of
+        what was sent; it is updated in place. Returns the number uploaded.
+        """
+        count = 0
+        for dirpath, _dirs, names in os.walk(local):
+            for name in names:
+                source = Path(dirpath) / name
+                if only is not None and (source.parent != local or name not in only):
+                    continue
+                try:
+                    st = source.stat()
+                except OSError:
+                    continue  # removed while we walked
+                rel = source.relative_to(local).as_posix()
+                stamp = (st.st_mtime_ns, st.st_size)
+                if state.get(rel) == stamp:
+                    continue
+                self._put(source, f"{path.fs_path}/{rel}")
+                state[rel] = stamp
                 count += 1
         return count
 
