@@ -55,10 +55,6 @@ class InvalidStorePath(DomainError):
     pass
 
 
-class DuplicateParameter(DomainError):
-    pass
-
-
 class QuotaExceeded(DomainError):
     pass
 
