@@ -33,8 +33,11 @@ def free_port() -> int:
 class Server:
     """A running service with a client that carries its token."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.cwd = cwd
         self.env = {
             **os.environ,
             "TRAINJOBS_STOP_GRACE_S": "3",
@@ -49,9 +52,11 @@ class Server:
         for _attempt in range(3):
             self.port = free_port()
             self.log = open(self.data_dir.parent / f"serve-{self.port}.log", "wb")  # noqa: SIM115
+            data_arg = self.data_dir.relative_to(self.cwd) if self.cwd else self.data_dir
             self.proc = subprocess.Popen(
-                [*TRAINJOBS, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                [*TRAINJOBS, "serve", "--port", str(self.port), "--data-dir", str(data_arg)],
                 env=self.env,
+                cwd=self.cwd,
                 stdout=self.log,
                 stderr=subprocess.STDOUT,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from pathlib import Path
 
 from conftest import Server, assert_envelope, unique_name
 
@@ -150,3 +151,13 @@ def test_duplicate_job_name_is_refused(server: Server) -> None:
                                             "boot_file_url": boot, "spec_id": 1}},
     )  # fmt: skip
     assert_envelope(r, 400, "ModelArts.0103")
+
+
+def test_relative_data_dir_as_make_serve_uses_it(tmp_path: Path) -> None:
+    server = Server(tmp_path / "trainjobs-data", cwd=tmp_path).start()
+    try:
+        created = server.create_job(TRAIN, parameter=[{"label": "epochs", "value": "2"}])
+        version = server.wait_status(created["job_id"], created["version_id"])
+        assert version["status"] == 10, server.log_text(created["job_id"], created["version_id"])
+    finally:
+        server.stop()

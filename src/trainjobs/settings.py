@@ -57,4 +57,5 @@ class Settings:
 
     @property
     def runs_dir(self) -> Path:
-        return self.data_dir / "runs"
+        # Absolute: runs change directory, and their paths must still hold.
+        return (self.data_dir / "runs").resolve()
