@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -194,21 +195,69 @@ def test_concurrent_job_creation_with_one_name_creates_one_job(server: Server) -
     assert sorted(codes) == [200] + [400] * 5
 
 
-def test_restart_marks_running_versions_lost_and_ends_their_processes(fresh_server: Server) -> None:
+def test_crash_and_restart_adopts_live_runs_and_follows_them_to_the_end(
+    fresh_server: Server,
+) -> None:
     server = fresh_server
-    created = server.create_job(SLEEPER)
+    script = (
+        "import os, time\n"
+        "out = os.environ['TRAINJOBS_TRAIN_URL']\n"
+        "open(os.path.join(out, 'pids'), 'w').write(str(os.getpid()))\n"
+        "print('before the crash', flush=True)\n"
+        "while not os.path.exists(os.path.join(out, 'go')):\n"
+        "    time.sleep(0.05)\n"
+        "print('after the crash', flush=True)\n"
+        "open(os.path.join(out, 'result'), 'w').write('done')\n"
+    )
+    created = server.create_job(script, train_url="/kept/out/")
     job_id, version_id = created["job_id"], created["version_id"]
     server.wait_status(job_id, version_id, {8})
     pids = _pids(server, version_id)
+    before = server.version(job_id, version_id)
     server.stop(signal.SIGKILL)  # a crash: nothing is cleaned up
-    assert any(psutil.pid_exists(p) for p in pids)
+    assert all(psutil.pid_exists(p) for p in pids)
     server.start()
-    version = server.version(job_id, version_id)
-    assert version["status"] == 14
-    assert "restarted" in server.log_text(job_id, version_id)
-    assert _gone(pids)
+    adopted = server.version(job_id, version_id)
+    assert adopted["status"] == 8 and adopted["start_time"] == before["start_time"]
+    (server.data_dir / "runs" / str(version_id) / "output" / "go").write_text("")
+    version = server.wait_status(job_id, version_id)
+    assert version["status"] == 10, server.log_text(job_id, version_id)
+    assert version["duration"] >= before["duration"]
+    log = server.log_text(job_id, version_id)
+    assert log.count("before the crash") == 1 and log.count("after the crash") == 1
+    assert "adopted" in log
+    assert (server.data_dir / "obs" / "kept" / "out" / "result").read_text() == "done"
+    listed = server.client.get(f"{server.v1}/training-jobs/{job_id}/versions").json()
+    assert listed["version_count"] == 1
     # the credentials survive a restart
     assert json.loads((server.data_dir / "credentials.json").read_text())["token"] == server.token
+
+
+def test_runs_that_end_while_the_server_is_down_keep_their_outcome(fresh_server: Server) -> None:
+    server = fresh_server
+    created_ok = server.create_job(SLEEPER)
+    created_bad = server.create_job(SLEEPER)
+    for c in (created_ok, created_bad):
+        server.wait_status(c["job_id"], c["version_id"], {8})
+    ok_pids = _pids(server, created_ok["version_id"])
+    bad_pids = _pids(server, created_bad["version_id"])
+    server.stop(signal.SIGKILL)
+    # while no server watches: one run's worker ends cleanly, the other's whole tree dies
+    for pid in ok_pids[1:]:
+        psutil.Process(pid).kill()
+    os.kill(ok_pids[0], signal.SIGTERM)
+    worker_parents = [psutil.Process(p).parent() for p in bad_pids[:1]]
+    for proc in [*worker_parents, *map(psutil.Process, bad_pids)]:
+        if proc is not None:
+            proc.kill()
+    assert _gone(ok_pids + bad_pids)
+    server.start()
+    ok = server.wait_status(created_ok["job_id"], created_ok["version_id"])
+    bad = server.wait_status(created_bad["job_id"], created_bad["version_id"])
+    assert ok["status"] == 11  # SIGTERM ended it: a failure, recorded by its parent
+    assert "SIGTERM" in server.log_text(created_ok["job_id"], created_ok["version_id"])
+    assert bad["status"] == 14
+    assert "no trace" in server.log_text(created_bad["job_id"], created_bad["version_id"])
 
 
 def test_graceful_shutdown_ends_runs_as_killed(fresh_server: Server) -> None:

@@ -62,9 +62,9 @@ class Services:
             settings.sync_period_s,
         )
         runner.start()
-        lost = runner.recover()
-        if lost:
-            log.warning("%d version(s) left active by a previous server are now LOST", lost)
+        recovered = runner.recover()
+        if any(recovered.values()):
+            log.warning("versions left active by a previous server: %s", recovered)
         identity.bootstrap(db, settings.data_dir, settings.endpoint, settings.job_quota)
         jobs = JobService(db, store, catalog, runner, datasets)
         return cls(settings, db, store, catalog, runner, jobs, LogReader(jobs), datasets)

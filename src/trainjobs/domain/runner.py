@@ -8,11 +8,13 @@ races between a stop and a run that ends on its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,7 @@ from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.metrics import normalize_model_metrics
 from trainjobs.domain.statuses import ACTIVE, Status
-from trainjobs.executors import processes
-from trainjobs.executors.base import Executor, ProcessRef, RunHandle, RunSpec, WorkerSpec
+from trainjobs.executors.base import Executor, RunHandle, RunSpec, WorkerSpec
 from trainjobs.executors.sampler import Sampler, Series
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
@@ -83,6 +84,10 @@ class RunPaths:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def workers(self) -> Path:
+        return self.root / "workers"
+
 
 def log_file_name(job_name: str, version_name: str, rank: int) -> str:
     return f"{job_name}-{version_name}.{rank}"
@@ -127,12 +132,17 @@ class Runner:
     # -- requests from the service ---------------------------------------------
 
     def launch(self, version_id: int) -> None:
-        run = _Run(version_id)
+        self._start_thread(_Run(version_id), self._run)
+
+    def _start_thread(self, run: _Run, body: Callable[[_Run], None]) -> None:
         run.thread = threading.Thread(
-            target=self._supervise, args=(run,), name=f"run-{version_id}", daemon=True
+            target=self._supervise,
+            args=(run, body),
+            name=f"run-{run.version_id}",
+            daemon=True,
         )
         with self._lock:
-            self._runs[version_id] = run
+            self._runs[run.version_id] = run
         run.thread.start()
 
     def request_stop(self, version_id: int, deleted: bool = False) -> bool:
@@ -172,30 +182,45 @@ class Runner:
                 run.thread.join(timeout=timeout_s)
         self.sampler.stop()
 
-    def recover(self) -> int:
-        """At start: versions a previous server left active become LOST.
+    def recover(self) -> dict[str, int]:
+        """At start: pick up what a previous server left active.
 
-        Their processes, if still alive, are ended first: nothing supervises
-        them any more, and their outputs would be published by no one.
+        Running versions whose workers are still alive (or ended while no
+        server watched, leaving their exit codes) are adopted and followed to
+        the end. Versions that never started are started again. The rest are
+        LOST, their stray processes ended first.
         """
         with self.db.read() as conn:
             stale = q.versions_in(conn, ACTIVE)
+        counts = {"adopted": 0, "restarted": 0, "lost": 0}
         for row in stale:
-            if row.pid:
-                proc = processes.find(ProcessRef(row.pid, row.pid_create_time))
-                if proc is not None:
-                    processes.terminate_trees([proc.pid], grace_s=self.stop_grace_s)
-            reason = "the server restarted while this version was active; its run was lost"
-            self._note(self._log0(row), reason)
-            with self.db.write() as conn:
-                try:
-                    fields: dict[str, Any] = {"failure_reason": reason}
-                    if row.start_time:
-                        fields["duration"] = max(0, now_ms() - row.start_time)
-                    q.transition(conn, row.id, Status.LOST, **fields)
-                except q.IllegalTransition:
-                    pass
-        return len(stale)
+            status = Status(row.status)
+            handle = self.executor.adopt(self.paths(row.id).workers, row.worker_server_num)
+            log0 = self._log0(row)
+            if status in (Status.RUNNING, Status.KILLING) and handle is not None:
+                self._note(log0, "the server restarted; it adopted this run and follows it again")
+                run = _Run(row.id, handle=handle, cancelled=status == Status.KILLING)
+                self._start_thread(run, self._follow_adopted)
+                if status == Status.KILLING:
+                    self.request_stop(row.id)
+                counts["adopted"] += 1
+                continue
+            if handle is not None:  # started, but its start was never recorded
+                handle.stop(grace_s=self.stop_grace_s)
+            if status in (Status.INIT, Status.WAITING):
+                self._note(log0, "the server restarted before this version started; starting it")
+                self.launch(row.id)
+                counts["restarted"] += 1
+                continue
+            reason = "the server restarted and found no trace of this run's workers; it was lost"
+            self._note(log0, reason)
+            with self.db.write() as conn, contextlib.suppress(q.IllegalTransition):
+                fields: dict[str, Any] = {"failure_reason": reason}
+                if row.start_time:
+                    fields["duration"] = max(0, now_ms() - row.start_time)
+                q.transition(conn, row.id, Status.LOST, **fields)
+            counts["lost"] += 1
+        return counts
 
     # -- the supervisor thread -------------------------------------------------
 
@@ -211,9 +236,9 @@ class Runner:
         with open(log_path, "a") as f:
             f.write(f"[trainjobs] {message}\n")
 
-    def _supervise(self, run: _Run) -> None:
+    def _supervise(self, run: _Run, body: Callable[[_Run], None]) -> None:
         try:
-            self._run(run)
+            body(run)
         except Exception:  # a bug must not leave a version active forever
             log.exception("supervising version %s failed", run.version_id)
             self._finish(run.version_id, Status.FAILED, 0, "internal error while supervising")
@@ -226,19 +251,26 @@ class Runner:
                 for folder in (self.paths(run.version_id).code, self.paths(run.version_id).data):
                     shutil.rmtree(folder, ignore_errors=True)
 
-    def _run(self, run: _Run) -> None:
+    def _load(self, version_id: int) -> tuple[sa.Row, sa.Row, list[Path]] | None:
+        """The version, its job and its log paths; None if it was deleted."""
         with self.db.read() as conn:
-            row = q.get_version_by_id(conn, run.version_id)
+            row = q.get_version_by_id(conn, version_id)
             job = q.get_job_by_id(conn, row.job_id) if row else None
         if row is None or job is None:
-            return
-        job_name = job.job_name
-        paths = self.paths(row.id)
+            return None
         vname = version_name(row.number)
+        logs = self.paths(row.id).logs
         log_paths = [
-            paths.logs / log_file_name(job_name, vname, rank)
-            for rank in range(row.worker_server_num)
+            logs / log_file_name(job.job_name, vname, rank) for rank in range(row.worker_server_num)
         ]
+        return row, job, log_paths
+
+    def _run(self, run: _Run) -> None:
+        loaded = self._load(run.version_id)
+        if loaded is None:
+            return
+        row, job, log_paths = loaded
+        paths = self.paths(row.id)
         for p in log_paths:
             p.parent.mkdir(parents=True, exist_ok=True)
             p.touch()
@@ -261,35 +293,60 @@ class Runner:
                 return
             run.handle = handle
         start = now_ms()
-        first = handle.processes[0]
         try:
             with self.db.write() as conn:
-                q.transition(
-                    conn,
-                    row.id,
-                    Status.RUNNING,
-                    start_time=start,
-                    pid=first.pid,
-                    pid_create_time=first.create_time,
-                )
+                q.transition(conn, row.id, Status.RUNNING, start_time=start)
         except q.IllegalTransition:  # cancelled or deleted while it started
             handle.stop(grace_s=0)
             handle.wait()
             return
+        self._follow(run, row, handle, start, log_paths, Series(self.sampler.period_s))
+
+    def _follow_adopted(self, run: _Run) -> None:
+        loaded = self._load(run.version_id)
+        assert run.handle is not None
+        if loaded is None:
+            run.handle.stop(grace_s=0)
+            return
+        row, _job, log_paths = loaded
+        try:
+            recorded = Series.from_wire(json.loads(row.system_metric_list), self.sampler.period_s)
+        except (ValueError, TypeError):
+            recorded = Series(self.sampler.period_s)
+        self._follow(run, row, run.handle, row.start_time, log_paths, recorded)
+
+    def _follow(
+        self,
+        run: _Run,
+        row: sa.Row,
+        handle: RunHandle,
+        start: int,
+        log_paths: list[Path],
+        series: Series,
+    ) -> None:
+        """From a running run to its final status: metrics, publishing, the verdict."""
+        paths = self.paths(row.id)
         run.output, run.log0 = paths.output, log_paths[0]
-        self.sampler.track(str(row.id), handle.processes, _int(row.core), row.gpu_num)
+        self.sampler.track(
+            str(row.id),
+            handle.processes,
+            _int(row.core),
+            row.gpu_num,
+            skip_roots=True,
+            series=series,
+        )
 
         # Long runs publish what they have so far, so outputs and logs can be
         # read (and survive) before the run ends.
         while (outcome := handle.wait(timeout=self.sync_period_s)) is None:
             self._publish(run, row, paths, log_paths)
         duration = max(0, now_ms() - start)
-        series = self.sampler.untrack(str(row.id))
+        self.sampler.untrack(str(row.id))
         if run.deleted:
             return
-        metrics: dict[str, Any] = {}
-        if series is not None:
-            metrics["system_metric_list"] = json.dumps(series.to_wire(), separators=(",", ":"))
+        metrics: dict[str, Any] = {
+            "system_metric_list": json.dumps(series.to_wire(), separators=(",", ":"))
+        }
         reason = outcome.reason
         if outcome.stopped:
             self._note(log_paths[0], "stopped on request")
@@ -450,7 +507,7 @@ class Runner:
             )
             for rank in range(n)
         ]
-        return RunSpec(run_id=str(row.id), workers=workers)
+        return RunSpec(run_id=str(row.id), workers=workers, state_dir=paths.workers)
 
     def _publish(self, run: _Run, row: sa.Row, paths: RunPaths, log_paths: list[Path]) -> str:
         """Upload new or changed outputs and logs; the reason it failed, or ""."""

@@ -21,6 +21,9 @@ class WorkerSpec:
 class RunSpec:
     run_id: str
     workers: Sequence[WorkerSpec]
+    # Where the executor keeps what it needs to find the run again after a
+    # server restart (pids, exit codes).
+    state_dir: Path
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,8 @@ class RunHandle(Protocol):
 
 class Executor(Protocol):
     def start(self, spec: RunSpec) -> RunHandle: ...
+
+    def adopt(self, state_dir: Path, workers: int) -> RunHandle | None:
+        """The run a previous server started from ``state_dir``, if anything of it
+        is left (live workers or recorded exits); None if it is gone without a trace."""
+        ...

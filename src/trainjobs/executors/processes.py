@@ -61,3 +61,10 @@ def terminate_trees(roots: Iterable[int], grace_s: float) -> bool:
             os.killpg(pid, signal.SIGKILL)
     psutil.wait_procs(alive, timeout=5)
     return True
+
+
+def create_time(pid: int) -> float:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.NoSuchProcess:
+        return 0.0

@@ -74,6 +74,23 @@ class Series:
             self.points[key] = merged
         self.bucket_s *= 2
 
+    @classmethod
+    def from_wire(cls, wire: dict[str, object], base_period_s: float) -> Series:
+        """Continue a series recorded earlier (by a server that since restarted)."""
+        series = cls(base_period_s)
+        interval = wire.get("interval")
+        if isinstance(interval, (int, float)) and interval > 0:
+            series.bucket_s = max(base_period_s, float(interval) * 60)
+        lengths = set()
+        for key in SERIES:
+            values = wire.get(key, [])
+            if isinstance(values, list):
+                series.points[key] = [float(v) for v in values]
+            lengths.add(len(series.points[key]))
+        if len(lengths) != 1:  # damaged: start afresh rather than misalign series
+            return cls(base_period_s)
+        return series
+
     def to_wire(self) -> dict[str, object]:
         """The ``system_metric_list`` object: decimal strings, interval in minutes."""
         wire: dict[str, object] = {k: [f"{v:.2f}" for v in self.points[k]] for k in SERIES}
@@ -87,6 +104,7 @@ class _Tracked:
     cores: int
     gpus: int
     series: Series
+    skip_roots: bool = False
     cpu_s: dict[int, float] = field(default_factory=dict)
     io: dict[int, tuple[int, int]] = field(default_factory=dict)
     procs: dict[int, psutil.Process] = field(default_factory=dict)
@@ -152,10 +170,21 @@ class Sampler:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def track(self, run_id: str, roots: Sequence[ProcessRef], cores: int, gpus: int) -> None:
+    def track(
+        self,
+        run_id: str,
+        roots: Sequence[ProcessRef],
+        cores: int,
+        gpus: int,
+        *,
+        skip_roots: bool = False,
+        series: Series | None = None,
+    ) -> None:
+        """Sample the trees under ``roots`` (without the roots themselves when
+        ``skip_roots``: a supervising parent is not the run's load)."""
         with self._lock:
             self._tracked[run_id] = _Tracked(
-                list(roots), max(1, cores), gpus, Series(self.period_s)
+                list(roots), max(1, cores), gpus, series or Series(self.period_s), skip_roots
             )
 
     def untrack(self, run_id: str) -> Series | None:
@@ -204,7 +233,12 @@ class Sampler:
             self._gpus = _Gpus()
         gpu_usage = self._gpus.usage()
         for run in tracked.values():
-            pids = _tree_pids([r.pid for r in run.roots], children)
+            roots = [r.pid for r in run.roots]
+            pids = _tree_pids(roots, children)
+            if run.skip_roots:
+                pids = [p for p in pids if p not in roots]
+            if not pids:  # not started yet, or already gone: nothing to measure
+                continue
             sample = self._measure(run, pids, dt, gpu_usage)
             sample["recvBytesRate"] = recv_rate
             sample["sendBytesRate"] = send_rate

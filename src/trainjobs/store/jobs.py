@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from trainjobs.domain.statuses import Status, sources_of
 from trainjobs.store.tables import jobs, versions
 
-# Columns a reader may see; the run bookkeeping stays inside the service.
-VERSION_COLUMNS = [c for c in versions.c if c.name not in {"pid", "pid_create_time"}]
+# Columns a reader may see.
+VERSION_COLUMNS = list(versions.c)
 
 JOB_SORT_COLUMNS: Mapping[str, sa.ColumnElement[Any]] = {
     "job_name": jobs.c.job_name,

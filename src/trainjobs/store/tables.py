@@ -118,9 +118,6 @@ versions = sa.Table(
     sa.Column("nas_type", sa.String(16), nullable=False),
     sa.Column("model_metric_list", sa.Text, nullable=False),
     sa.Column("system_metric_list", sa.Text, nullable=False),
-    # The run's process, so that a restart can find what a crash left behind.
-    sa.Column("pid", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("pid_create_time", sa.Float, nullable=False, server_default="0"),
     sa.Column("failure_reason", sa.String(1024), nullable=False, server_default=""),
     sa.UniqueConstraint("job_id", "number", name="uq_versions_job_number"),
     sqlite_autoincrement=True,

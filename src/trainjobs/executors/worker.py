@@ -1,0 +1,62 @@
+"""The parent of one worker process: it records the worker's pid and how it ended.
+
+A server that crashes and restarts is not the parent of the workers it left
+running, so it cannot wait for them. This small process is: it writes
+``<rank>.pid`` when it starts and ``<rank>.exit`` (the return code, negative
+for a signal) when the worker ends, and a restarted server adopts the run from
+those files. Run as ``python -S worker.py STATE_DIR RANK -- ARGV...``: it imports
+only the standard library, so it starts fast and needs no installed package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _create_time(pid: int) -> float:
+    # The same clock psutil reads: process start in clock ticks after boot.
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[19])
+    with open("/proc/stat") as f:
+        boot = next(int(line.split()[1]) for line in f if line.startswith("btime"))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def main(argv: list[str]) -> int:
+    state_dir, rank, sep, *command = argv
+    if sep != "--" or not command:
+        print("usage: worker STATE_DIR RANK -- ARGV...", file=sys.stderr)
+        return 2
+    state = Path(state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    me = os.getpid()
+    _write(state / f"{rank}.pid", json.dumps({"pid": me, "create_time": _create_time(me)}))
+    try:
+        child = subprocess.Popen(command)
+    except OSError as exc:
+        print(f"[trainjobs] could not start {command[0]}: {exc}", flush=True)
+        _write(state / f"{rank}.exit", "127")
+        return 127
+    # The stop signal goes to the whole process group; this process stays to
+    # record the outcome (the worker was started before, so it keeps the default).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    code = child.wait()
+    _write(state / f"{rank}.exit", str(code))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
