@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from trainjobs import __version__
 from trainjobs.api import errors
-from trainjobs.api.middleware import BodyLimit, JsonBodies, StripTrailingSlash
+from trainjobs.api.middleware import BodyLimit, JsonBodies, RefuseNul, StripTrailingSlash
 from trainjobs.api.v1 import datasets as dataset_routes
 from trainjobs.api.v1 import logs, specs, training_jobs
 from trainjobs.domain import identity
@@ -100,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     app.add_middleware(JsonBodies)
+    app.add_middleware(RefuseNul)
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -35,6 +35,8 @@ CODES: Mapping[type[errors.DomainError], tuple[int, str]] = {
     errors.ExpiredToken: (401, "ModelArts.0202"),
     errors.InvalidToken: (401, "ModelArts.0203"),
     errors.ProjectMismatch: (403, "ModelArts.0210"),
+    errors.InvalidSignature: (401, "ModelArts.0203"),
+    errors.AuthenticationFailed: (401, "ModelArts.0203"),
     errors.NotFound: (404, "ModelArts.2775"),
     errors.LogFileNotFound: (404, "ModelArts.2818"),
     errors.StatusConflict: (409, "ModelArts.2796"),

@@ -7,19 +7,19 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trainjobs.api.errors import HTTP_CODES
+from trainjobs.api.errors import HTTP_CODES, INVALID_PARAMETER
 
 
 def _too_large_message(limit: int) -> str:
     return f"the request body is larger than {limit} bytes"
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    message = _too_large_message(limit)
+async def _send_envelope(send: Send, status: int, code: str, message: str) -> None:
+    """The error envelope, sent from middleware that runs outside the app's handlers."""
     body = json.dumps(
         {
             "is_success": False,
-            "error_code": HTTP_CODES[413],
+            "error_code": code,
             "error_message": message,
             "error_msg": message,
         }
@@ -27,7 +27,7 @@ async def _send_413(send: Send, limit: int) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -50,7 +50,7 @@ class BodyLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _send_413(send, self.limit)
+                await _send_envelope(send, 413, HTTP_CODES[413], _too_large_message(self.limit))
                 return
         seen = 0
 
@@ -79,6 +79,23 @@ class StripTrailingSlash:
         if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
             scope = {**scope, "path": path.rstrip("/") or "/"}
             scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)
+
+
+class RefuseNul:
+    """A NUL in the path or query string is never meaningful here; refusing it at
+    the door keeps it out of every layer behind."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+            if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
+                message = "the URL must not contain NUL characters"
+                await _send_envelope(send, 400, INVALID_PARAMETER, message)
+                return
         await self.app(scope, receive, send)
 
 

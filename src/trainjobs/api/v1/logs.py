@@ -31,7 +31,7 @@ def _base_line(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or int(text) > MAX_BASE_LINE:
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_BASE_LINE:
         raise errors.InvalidParameter(
             f"base_line '{text}' is not a line number; pass start_line or end_line "
             "from an earlier page, or leave it empty for the newest lines"

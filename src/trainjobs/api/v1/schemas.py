@@ -33,8 +33,29 @@ Url = Annotated[str, Field(max_length=URL_CHARS)]
 JobSortKey = Literal["job_name", "job_desc", "status", "duration", "version_count", "create_time"]
 
 
+def _no_nul(value: Any) -> Any:
+    """Refuse NUL anywhere in a body: it cannot reach an argv, an environment
+    variable or a PostgreSQL text column."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
 class Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        return _no_nul(data)
 
 
 class ParameterIn(Lenient):
@@ -78,7 +99,10 @@ class VersionConfigIn(Lenient):
     """Config fields shared by job and version creation; every one optional here,
     since a version inherits what it does not send."""
 
-    worker_server_num: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1024)] | None = None
+    # The upper bound is the spec's max_num, checked by the domain (ModelArts.2793).
+    worker_server_num: (
+        Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=2**31 - 1)] | None
+    ) = None
     app_url: Url | None = None
     boot_file_url: Url | None = None
     parameter: Annotated[list[ParameterIn], Field(max_length=256)] | None = None

@@ -33,7 +33,7 @@ def _statuses(text: str) -> list[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit() or int(part) not in Status._value2member_map_:
+        if not (part.isascii() and part.isdigit()) or int(part) not in Status._value2member_map_:
             raise errors.InvalidParameter(
                 f"status '{part}' is not a status code (0-21); several go as a comma list"
             )

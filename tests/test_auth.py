@@ -1,0 +1,273 @@
+"""Every /v1 endpoint needs a token of the URL's project (DECISIONS error table, 02xx codes)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import Server, assert_envelope, unique_name
+from trainjobs.domain.clock import now_ms
+from trainjobs.domain.identity import hash_token
+from trainjobs.store.database import Database
+from trainjobs.store.identity import insert_project, insert_token
+
+QUICK = "pass\n"
+OTHER_QUOTA = 5
+
+ROUTES = [
+    pytest.param("GET", "/training-jobs", None, id="list-jobs"),
+    pytest.param("POST", "/training-jobs", "CREATE", id="create-job"),
+    pytest.param("PUT", "/training-jobs/{job}", {"job_desc": "not yours"}, id="update-job"),
+    pytest.param("DELETE", "/training-jobs/{job}", None, id="delete-job"),
+    pytest.param("POST", "/training-jobs/{job}/versions", {"config": {}}, id="create-version"),
+    pytest.param("GET", "/training-jobs/{job}/versions", None, id="list-versions"),
+    pytest.param("GET", "/training-jobs/{job}/versions/{version}", None, id="get-version"),
+    pytest.param("DELETE", "/training-jobs/{job}/versions/{version}", None, id="delete-version"),
+    pytest.param("POST", "/training-jobs/{job}/versions/{version}/stop", None, id="stop-version"),
+    pytest.param("GET", "/job/resource-specs", None, id="resource-specs"),
+    pytest.param("GET", "/job/ai-engines", None, id="ai-engines"),
+]
+
+
+@pytest.fixture(scope="module")
+def target(server: Server) -> dict[str, Any]:
+    """A finished job of the server's own project, with its code folder."""
+    app_url, boot = server.upload_script(QUICK)
+    r = server.client.post(
+        f"{server.v1}/training-jobs",
+        json={"job_name": unique_name(), "job_desc": "mine",
+              "config": {"worker_server_num": 1, "app_url": app_url, "boot_file_url": boot,
+                         "spec_id": 1}},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    created: dict[str, Any] = r.json()
+    server.wait_status(created["job_id"], created["version_id"])
+    return {**created, "app_url": app_url, "boot_file_url": boot}
+
+
+def add_token(server: Server, project_id: str, *, new_project: bool, expires_at: int = 0) -> str:
+    """Write a token (and its project) into the running server's own database."""
+    token = secrets.token_urlsafe(32)
+    db = Database(f"sqlite:///{(server.data_dir / 'trainjobs.db').resolve()}")
+    try:
+        with db.write() as conn:
+            if new_project:
+                name = f"other-{project_id[:8]}"
+                insert_project(conn, project_id, name, OTHER_QUOTA, now_ms())
+            insert_token(conn, hash_token(token), project_id, now_ms(), expires_at=expires_at)
+    finally:
+        db.dispose()
+    return token
+
+
+@pytest.fixture(scope="module")
+def other_project(server: Server) -> tuple[str, str]:
+    """(project_id, token) of a second project of the same deployment."""
+    project_id = secrets.token_hex(16)
+    return project_id, add_token(server, project_id, new_project=True)
+
+
+@pytest.fixture(scope="module")
+def expired_token(server: Server) -> str:
+    return add_token(server, server.project_id, new_project=False, expires_at=now_ms() - 60_000)
+
+
+@pytest.fixture
+def anonymous(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        yield client
+
+
+def send(
+    client: httpx.Client,
+    project_id: str,
+    target: dict[str, Any],
+    method: str,
+    path: str,
+    body: Any,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    if body == "CREATE":
+        body = {"job_name": unique_name(),
+                "config": {"worker_server_num": 1, "app_url": target["app_url"],
+                           "boot_file_url": target["boot_file_url"], "spec_id": 1}}  # fmt: skip
+    url = f"/v1/{project_id}" + path.format(job=target["job_id"], version=target["version_id"])
+    return client.request(method, url, json=body, headers=headers)
+
+
+def untouched(server: Server, target: dict[str, Any], jobs_before: int) -> None:
+    """The refused request changed nothing of the server's project."""
+    version = server.version(target["job_id"], target["version_id"])
+    assert version["status"] == 10 and version["job_desc"] == "mine"
+    listed = server.client.get(f"{server.v1}/training-jobs/{target['job_id']}/versions").json()
+    assert listed["version_count"] == 1
+    assert project_jobs(server) == jobs_before
+
+
+def project_jobs(server: Server) -> int:
+    body = server.client.get(f"{server.v1}/training-jobs").json()
+    return int(body["quotas"] - body["job_count_limit"])
+
+
+def test_health_needs_no_token(anonymous: httpx.Client) -> None:
+    r = anonymous.get("/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_missing_token_is_401_0201(
+    server: Server,
+    anonymous: httpx.Client,
+    target: dict[str, Any],
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    before = project_jobs(server)
+    r = send(anonymous, server.project_id, target, method, path, body)
+    assert_envelope(r, 401, "ModelArts.0201")
+    untouched(server, target, before)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Auth-Token": ""}, {"Authorization": "Bearer"}, {"Authorization": ""}],
+    ids=["empty-x-auth-token", "bearer-alone", "empty-authorization"],
+)
+def test_empty_token_is_401_0201(
+    server: Server, anonymous: httpx.Client, headers: dict[str, str]
+) -> None:
+    r = anonymous.get(f"{server.v1}/training-jobs", headers=headers)
+    assert_envelope(r, 401, "ModelArts.0201")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_unknown_token_is_401_0203(
+    server: Server,
+    anonymous: httpx.Client,
+    target: dict[str, Any],
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    before = project_jobs(server)
+    headers = {"X-Auth-Token": secrets.token_urlsafe(32)}
+    r = send(anonymous, server.project_id, target, method, path, body, headers)
+    assert_envelope(r, 401, "ModelArts.0203")
+    untouched(server, target, before)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Auth-Token": "not a token at all"}, {"Authorization": "Bearer unknown-token"},
+     {"X-Auth-Token": "x" * 4096}],
+    ids=["garbage", "bearer-unknown", "very-long"],
+)  # fmt: skip
+def test_unparsable_or_unknown_token_is_401_0203(
+    server: Server, anonymous: httpx.Client, headers: dict[str, str]
+) -> None:
+    r = anonymous.get(f"{server.v1}/training-jobs", headers=headers)
+    assert_envelope(r, 401, "ModelArts.0203")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_expired_token_is_401_0202(
+    server: Server,
+    anonymous: httpx.Client,
+    target: dict[str, Any],
+    expired_token: str,
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    before = project_jobs(server)
+    headers = {"X-Auth-Token": expired_token}
+    r = send(anonymous, server.project_id, target, method, path, body, headers)
+    assert_envelope(r, 401, "ModelArts.0202")
+    untouched(server, target, before)
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer"])
+@pytest.mark.parametrize(
+    "path", ["/training-jobs", "/training-jobs/{job}/versions", "/job/resource-specs"]
+)
+def test_authorization_bearer_token_is_accepted(
+    server: Server, anonymous: httpx.Client, target: dict[str, Any], scheme: str, path: str
+) -> None:
+    headers = {"Authorization": f"{scheme} {server.token}"}
+    r = send(anonymous, server.project_id, target, "GET", path, None, headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["is_success"] is True
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_token_of_another_project_is_403_0210(
+    server: Server,
+    anonymous: httpx.Client,
+    target: dict[str, Any],
+    other_project: tuple[str, str],
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    _other_id, other_token = other_project
+    before = project_jobs(server)
+    for headers in ({"X-Auth-Token": other_token}, {"Authorization": f"Bearer {other_token}"}):
+        r = send(anonymous, server.project_id, target, method, path, body, headers)
+        assert_envelope(r, 403, "ModelArts.0210")
+    untouched(server, target, before)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_own_token_on_another_projects_url_is_403_0210(
+    server: Server,
+    target: dict[str, Any],
+    other_project: tuple[str, str],
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    other_id, _other_token = other_project
+    before = project_jobs(server)
+    for project_id in (other_id, secrets.token_hex(16)):  # a real one and one that does not exist
+        r = send(server.client, project_id, target, method, path, body)
+        assert_envelope(r, 403, "ModelArts.0210")
+    untouched(server, target, before)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [p for p in ROUTES if "{job}" in p.values[1]])
+def test_another_projects_job_is_404_2775_for_its_own_token(
+    server: Server,
+    anonymous: httpx.Client,
+    target: dict[str, Any],
+    other_project: tuple[str, str],
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    other_id, other_token = other_project
+    before = project_jobs(server)
+    headers = {"X-Auth-Token": other_token}
+    r = send(anonymous, other_id, target, method, path, body, headers)
+    assert_envelope(r, 404, "ModelArts.2775")
+    untouched(server, target, before)
+
+
+def test_another_project_lists_none_of_this_projects_jobs(
+    server: Server,
+    anonymous: httpx.Client,
+    target: dict[str, Any],
+    other_project: tuple[str, str],
+) -> None:
+    other_id, other_token = other_project
+    r = anonymous.get(f"/v1/{other_id}/training-jobs", headers={"X-Auth-Token": other_token})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["jobs"] == [] and body["job_total_count"] == 0
+    assert (body["quotas"], body["job_count_limit"]) == (OTHER_QUOTA, OTHER_QUOTA)
+    r = anonymous.get(f"/v1/{other_id}/job/ai-engines", headers={"X-Auth-Token": other_token})
+    assert r.status_code == 200 and r.json()["is_success"] is True
