@@ -42,6 +42,10 @@ class Server:
             **os.environ,
             "TRAINJOBS_STOP_GRACE_S": "3",
             "TRAINJOBS_SYNC_PERIOD_S": "1",
+            # Room for the suite's many short runs at once; the queueing tests
+            # set the machine's real capacity.
+            "TRAINJOBS_CAPACITY_CORES": "64",
+            "TRAINJOBS_CAPACITY_MEMORY_GIB": "4096",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

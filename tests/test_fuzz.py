@@ -42,9 +42,13 @@ def test_generated_requests_never_fault(fresh_server: Server) -> None:
             broken = response.status_code >= 500
             if 400 <= response.status_code < 500:
                 body = response.json()
-                broken = body.get("is_success") is not False or not str(
-                    body.get("error_code", "")
-                ).startswith("ModelArts.")
+                if case.formatted_path.startswith("/v3"):
+                    # the identity API answers as Keystone does, for Keystone clients
+                    broken = body.get("error", {}).get("code") != response.status_code
+                else:
+                    broken = body.get("is_success") is not False or not str(
+                        body.get("error_code", "")
+                    ).startswith("ModelArts.")
             if broken:
                 failures.append(
                     (case.method, case.formatted_path, case.query, case.body, response.text[:200])

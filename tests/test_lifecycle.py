@@ -275,11 +275,16 @@ def test_graceful_shutdown_ends_runs_as_killed(fresh_server: Server) -> None:
 def test_resource_specs_describe_this_machine(server: Server) -> None:
     body = server.client.get(f"{server.v1}/job/resource-specs", params={"job_type": "train"}).json()
     assert body["is_success"] is True and body["spec_total_count"] == len(body["specs"]) >= 1
-    cpu_spec = body["specs"][0]
-    assert cpu_spec["core"] == str(psutil.cpu_count())
-    assert cpu_spec["cpu"] == str(round(psutil.virtual_memory().total / 1024**3))
-    assert cpu_spec["gpu_num"] == 0 and cpu_spec["gpu_type"] == ""
-    assert isinstance(cpu_spec["max_num"], int) and cpu_spec["no_resource"] is False
+    cores = psutil.cpu_count()
+    memory = round(psutil.virtual_memory().total / 1024**3)
+    one = body["specs"][0]
+    assert (one["spec_id"], one["core"], one["max_num"]) == (1, "1", cores)
+    assert int(one["cpu"]) == max(1, memory // cores)
+    assert one["gpu_num"] == 0 and one["gpu_type"] == "" and one["no_resource"] is False
+    if cores > 1:
+        whole = body["specs"][1]
+        assert (whole["core"], whole["max_num"]) == (str(cores), 1)
+        assert int(whole["cpu"]) <= memory
 
 
 def test_engines_include_the_servers_python(server: Server) -> None:

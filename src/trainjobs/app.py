@@ -12,16 +12,20 @@ from fastapi.responses import JSONResponse
 
 from trainjobs import __version__
 from trainjobs.api import errors
+from trainjobs.api.auth import KeepRawHeaders
 from trainjobs.api.middleware import BodyLimit, JsonBodies, RefuseNul, StripTrailingSlash
 from trainjobs.api.v1 import datasets as dataset_routes
 from trainjobs.api.v1 import logs, specs, training_jobs
+from trainjobs.api.v3 import router as identity_routes
 from trainjobs.domain import identity
 from trainjobs.domain.catalog import Catalog, load_catalog
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.jobs import JobService
 from trainjobs.domain.logs import LogReader
 from trainjobs.domain.runner import Runner
+from trainjobs.domain.scheduler import Resources, Scheduler
 from trainjobs.executors.local import LocalExecutor
+from trainjobs.executors.machine import describe_machine
 from trainjobs.executors.sampler import Sampler
 from trainjobs.objectstore import ObjectStore
 from trainjobs.settings import Settings
@@ -40,6 +44,7 @@ class Services:
     jobs: JobService
     logs: LogReader
     datasets: DatasetService
+    identity: identity.IdentityService
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -48,7 +53,13 @@ class Services:
         db = Database(settings.resolved_database_url)
         db.migrate()
         store = ObjectStore.from_url(settings.resolved_object_store_url)
-        catalog = load_catalog(settings.data_dir)
+        machine = describe_machine()
+        catalog = load_catalog(settings.data_dir, machine)
+        capacity = Resources(
+            cores=settings.capacity_cores or machine.cores,
+            memory_gib=settings.capacity_memory_gib or float(machine.memory_gib),
+            gpus=len(machine.gpus) if settings.capacity_gpus < 0 else settings.capacity_gpus,
+        )
         datasets = DatasetService(db, store)
         runner = Runner(
             db,
@@ -60,6 +71,7 @@ class Services:
             Sampler(period_s=settings.metrics_period_s),
             datasets,
             settings.sync_period_s,
+            Scheduler(capacity),
         )
         runner.start()
         recovered = runner.recover()
@@ -67,7 +79,12 @@ class Services:
             log.warning("versions left active by a previous server: %s", recovered)
         identity.bootstrap(db, settings.data_dir, settings.endpoint, settings.job_quota)
         jobs = JobService(db, store, catalog, runner, datasets)
-        return cls(settings, db, store, catalog, runner, jobs, LogReader(jobs), datasets)
+        identities = identity.IdentityService(
+            db, settings.token_lifetime_s, settings.signature_skew_s
+        )
+        return cls(
+            settings, db, store, catalog, runner, jobs, LogReader(jobs), datasets, identities
+        )
 
     def stop(self) -> None:
         self.runner.shutdown(timeout_s=self.settings.stop_grace_s + 10)
@@ -94,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(logs.router)
     app.include_router(dataset_routes.router)
     app.include_router(specs.router)
+    app.include_router(identity_routes.router)
 
     @app.get("/health", tags=["service"])
     async def health() -> JSONResponse:
@@ -103,4 +121,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RefuseNul)
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(KeepRawHeaders)  # outermost: sees the headers as signed
     return app

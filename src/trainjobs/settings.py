@@ -11,6 +11,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_JOB_QUOTA = 10_000
 MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_TOKEN_LIFETIME_S = 24 * 3600.0
+DEFAULT_SIGNATURE_SKEW_S = 15 * 60.0
+DEFAULT_REGION = "local"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,13 @@ class Settings:
     metrics_period_s: float = 1.0
     sync_period_s: float = 60.0
     max_body_bytes: int = MAX_BODY_BYTES
+    # What the local executor may hand out; 0 means what this machine has.
+    capacity_cores: int = 0
+    capacity_memory_gib: float = 0.0
+    capacity_gpus: int = -1
+    token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S
+    signature_skew_s: float = DEFAULT_SIGNATURE_SKEW_S
+    region: str = DEFAULT_REGION  # the region the token catalogue names
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -36,6 +46,16 @@ class Settings:
             "stop_grace_s": float(env.get("TRAINJOBS_STOP_GRACE_S", 10.0)),
             "metrics_period_s": float(env.get("TRAINJOBS_METRICS_PERIOD_S", 1.0)),
             "sync_period_s": float(env.get("TRAINJOBS_SYNC_PERIOD_S", 60.0)),
+            "capacity_cores": int(env.get("TRAINJOBS_CAPACITY_CORES", 0)),
+            "capacity_memory_gib": float(env.get("TRAINJOBS_CAPACITY_MEMORY_GIB", 0)),
+            "capacity_gpus": int(env.get("TRAINJOBS_CAPACITY_GPUS", -1)),
+            "token_lifetime_s": float(
+                env.get("TRAINJOBS_TOKEN_LIFETIME_S", DEFAULT_TOKEN_LIFETIME_S)
+            ),
+            "signature_skew_s": float(
+                env.get("TRAINJOBS_SIGNATURE_SKEW_S", DEFAULT_SIGNATURE_SKEW_S)
+            ),
+            "region": env.get("TRAINJOBS_REGION", DEFAULT_REGION),
         }
         if "TRAINJOBS_DATA_DIR" in env:
             values["data_dir"] = Path(env["TRAINJOBS_DATA_DIR"])

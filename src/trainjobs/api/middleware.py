@@ -16,14 +16,17 @@ def _too_large_message(limit: int) -> str:
 
 async def _send_envelope(send: Send, status: int, code: str, message: str) -> None:
     """The error envelope, sent from middleware that runs outside the app's handlers."""
-    body = json.dumps(
-        {
-            "is_success": False,
-            "error_code": code,
-            "error_message": message,
-            "error_msg": message,
-        }
-    ).encode()
+    envelope = {
+        "is_success": False,
+        "error_code": code,
+        "error_message": message,
+        "error_msg": message,
+    }
+    await _send_json(send, status, envelope)
+
+
+async def _send_json(send: Send, status: int, content: dict[str, object]) -> None:
+    body = json.dumps(content).encode()
     await send(
         {
             "type": "http.response.start",
@@ -94,7 +97,12 @@ class RefuseNul:
             raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
             if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
                 message = "the URL must not contain NUL characters"
-                await _send_envelope(send, 400, INVALID_PARAMETER, message)
+                if scope.get("path", "").startswith("/v3"):
+                    # the identity API answers as Keystone does
+                    body = {"error": {"code": 400, "title": "Bad Request", "message": message}}
+                    await _send_json(send, 400, body)
+                else:
+                    await _send_envelope(send, 400, INVALID_PARAMETER, message)
                 return
         await self.app(scope, receive, send)
 

@@ -40,7 +40,6 @@ class Spec:
     unit_num: int = 1
     storage: str = ""
     interface_type: int = 1
-    no_resource: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,29 +86,44 @@ def default_catalog(machine: Machine | None = None) -> Catalog:
         spec = importlib.util.find_spec(module)
         if spec is not None:
             engines.append(Engine(engine_id, name, f"{name}-python{py}", 1, sys.executable))
-    cores = str(machine.cores)
-    memory = str(machine.memory_gib)
+    # One core with its share of memory (up to one worker per core), and the
+    # whole machine; one GPU with its share of cores when GPUs exist.
+    share = max(1, machine.memory_gib // machine.cores)
     specs = [
         Spec(
             spec_id=1,
-            spec_code=f"local.cpu.{cores}u",
-            core=cores,
-            cpu=memory,
+            spec_code="local.cpu.1u",
+            core="1",
+            cpu=str(share),
             gpu_num=0,
             gpu_type="",
-            max_num=max(1, machine.cores),
+            max_num=machine.cores,
         )
     ]
-    if machine.gpus:
+    if machine.cores > 1:
         specs.append(
             Spec(
                 spec_id=2,
-                spec_code=f"local.gpu.{len(machine.gpus)}",
-                core=cores,
-                cpu=memory,
-                gpu_num=len(machine.gpus),
-                gpu_type=machine.gpus[0].name,
+                spec_code=f"local.cpu.{machine.cores}u",
+                core=str(machine.cores),
+                cpu=str(share * machine.cores),
+                gpu_num=0,
+                gpu_type="",
                 max_num=1,
+            )
+        )
+    if machine.gpus:
+        gpus = len(machine.gpus)
+        cores_per_gpu = max(1, machine.cores // gpus)
+        specs.append(
+            Spec(
+                spec_id=3,
+                spec_code="local.gpu.1",
+                core=str(cores_per_gpu),
+                cpu=str(share * cores_per_gpu),
+                gpu_num=1,
+                gpu_type=machine.gpus[0].name,
+                max_num=gpus,
             )
         )
     return Catalog(
@@ -120,9 +134,9 @@ def default_catalog(machine: Machine | None = None) -> Catalog:
     )
 
 
-def load_catalog(data_dir: Path) -> Catalog:
+def load_catalog(data_dir: Path, machine: Machine | None = None) -> Catalog:
     """The default catalogue, with any section that ``catalog.toml`` defines replacing it."""
-    base = default_catalog()
+    base = default_catalog(machine)
     path = data_dir / CATALOG_FILE
     if not path.exists():
         return base

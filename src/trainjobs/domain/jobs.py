@@ -18,6 +18,7 @@ from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService, DatasetVersion
 from trainjobs.domain.metrics import EMPTY_MODEL_METRICS, EMPTY_SYSTEM_METRICS
 from trainjobs.domain.runner import Runner, version_name
+from trainjobs.domain.scheduler import demand_of
 from trainjobs.domain.statuses import ACTIVE, Status
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 from trainjobs.store import jobs as q
@@ -210,6 +211,15 @@ class JobService:
             return self.datasets.find(project_id, dataset_id, version_id)
 
         resolved = configs.resolve(configs.derive(parent, sent), self.catalog, find)
+        spec, workers = resolved.spec, resolved.config.worker_server_num
+        demand = demand_of(spec.core, spec.cpu, spec.gpu_num, workers)
+        if not self.runner.scheduler.can_ever_fit(demand):
+            capacity = self.runner.scheduler.capacity
+            raise errors.TooManyWorkers(
+                f"{workers} worker(s) of spec {spec.spec_id} need {demand.cores} core(s), "
+                f"{demand.memory_gib:g} GiB and {demand.gpus} GPU(s); the pool has "
+                f"{capacity.cores} core(s), {capacity.memory_gib:g} GiB and {capacity.gpus} GPU(s)"
+            )
         self._check_code_exists(resolved.config)
         return resolved
 

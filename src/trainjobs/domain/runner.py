@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import socket
 import threading
@@ -25,6 +26,7 @@ from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.metrics import normalize_model_metrics
+from trainjobs.domain.scheduler import Cancelled, Grant, Resources, Scheduler, demand_of
 from trainjobs.domain.statuses import ACTIVE, Status
 from trainjobs.executors.base import Executor, RunHandle, RunSpec, WorkerSpec
 from trainjobs.executors.sampler import Sampler, Series
@@ -62,6 +64,7 @@ class _Run:
     metrics_mtime_ns: int = 0
     metrics_complaint: str = ""
     synced: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    over_memory: str = ""  # why the service ended the run, when it held it to its spec
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class Runner:
         sampler: Sampler | None = None,
         datasets: DatasetService | None = None,
         sync_period_s: float = OUTPUT_SYNC_PERIOD_S,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -120,8 +124,10 @@ class Runner:
         self._lock = threading.Lock()
         self.datasets = datasets
         self.sync_period_s = sync_period_s
+        self.scheduler = scheduler or Scheduler(Resources(os.cpu_count() or 1, 1e9, 0))
         self.sampler = sampler or Sampler()
         self.sampler.on_sample = self._store_live_metrics
+        self.sampler.on_over_memory = self._over_memory
 
     def start(self) -> None:
         self.sampler.start()
@@ -151,6 +157,7 @@ class Runner:
             run = self._runs.get(version_id)
         if run is None:
             return False
+        self.scheduler.cancel(version_id)
         with run.lock:
             run.cancelled = True
             run.deleted = run.deleted or deleted
@@ -274,9 +281,39 @@ class Runner:
         for p in log_paths:
             p.parent.mkdir(parents=True, exist_ok=True)
             p.touch()
+        demand = _demand(row)
+
+        def on_wait() -> None:
+            try:
+                with self.db.write() as conn:
+                    q.transition(conn, row.id, Status.WAITING)
+            except q.IllegalTransition:  # cancelled or deleted already
+                self.scheduler.cancel(row.id)
+            self._note(log_paths[0], f"waiting for resources: {_describe(demand)}")
+
+        try:
+            grant = self.scheduler.acquire(row.id, row.pool_id, demand, on_wait)
+        except Cancelled:
+            return
+        try:
+            self._start_granted(run, job, row, paths, log_paths, grant)
+        finally:
+            self.scheduler.release(row.id)
+
+    def _start_granted(
+        self,
+        run: _Run,
+        job: sa.Row,
+        row: sa.Row,
+        paths: RunPaths,
+        log_paths: list[Path],
+        grant: Grant,
+    ) -> None:
+        if run.cancelled:
+            return
         try:
             self._stage(job.project_id, row, paths, log_paths[0])
-            spec = self._run_spec(row, paths, log_paths)
+            spec = self._run_spec(row, paths, log_paths, grant)
         except StagingError as exc:
             self._note(log_paths[0], f"staging failed: {exc}")
             self._finish(row.id, Status.FAILED, 0, f"staging failed: {exc}")
@@ -309,6 +346,14 @@ class Runner:
             run.handle.stop(grace_s=0)
             return
         row, _job, log_paths = loaded
+        self.scheduler.reserve(row.id, _demand(row))
+        try:
+            self._follow_adopted_row(run, row, log_paths)
+        finally:
+            self.scheduler.release(row.id)
+
+    def _follow_adopted_row(self, run: _Run, row: sa.Row, log_paths: list[Path]) -> None:
+        assert run.handle is not None
         try:
             recorded = Series.from_wire(json.loads(row.system_metric_list), self.sampler.period_s)
         except (ValueError, TypeError):
@@ -334,6 +379,7 @@ class Runner:
             row.gpu_num,
             skip_roots=True,
             series=series,
+            memory_limit_gib=_demand(row).memory_gib,
         )
 
         # Long runs publish what they have so far, so outputs and logs can be
@@ -348,7 +394,10 @@ class Runner:
             "system_metric_list": json.dumps(series.to_wire(), separators=(",", ":"))
         }
         reason = outcome.reason
-        if outcome.stopped:
+        if run.over_memory:
+            reason = run.over_memory
+            self._note(log_paths[0], f"failed: {reason}")
+        elif outcome.stopped:
             self._note(log_paths[0], "stopped on request")
         elif reason:
             self._note(log_paths[0], f"failed: {reason}")
@@ -358,7 +407,7 @@ class Runner:
         publish_error = self._publish(run, row, paths, log_paths)
         if publish_error and not reason:
             reason = publish_error
-        if outcome.stopped:
+        if outcome.stopped and not run.over_memory:
             final = Status.KILLED
         elif reason:
             final = Status.FAILED
@@ -404,6 +453,18 @@ class Runner:
                 run.metrics_complaint = complaint
                 self._note(run.log0, complaint)
             return None
+
+    def _over_memory(self, run_id: str, used_gib: float, limit_gib: float) -> None:
+        """A run past its spec's memory is ended, as a container's limit would."""
+        with self._lock:
+            run = self._runs.get(int(run_id))
+        if run is None:
+            return
+        run.over_memory = (
+            f"used {used_gib:.2f} GiB of memory, more than the {limit_gib:g} GiB of its spec; "
+            "choose a larger spec or use less memory"
+        )
+        self.request_stop(run.version_id)
 
     def _store_live_metrics(self, snapshot: dict[str, Series]) -> None:
         with self._lock:
@@ -460,7 +521,9 @@ class Runner:
             count = self._download(url, paths.data, "data folder")
             self._note(log0, f"staged {count} data file(s) from {url}")
 
-    def _run_spec(self, row: sa.Row, paths: RunPaths, log_paths: list[Path]) -> RunSpec:
+    def _run_spec(
+        self, row: sa.Row, paths: RunPaths, log_paths: list[Path], grant: Grant
+    ) -> RunSpec:
         params = [(p["label"], p["value"]) for p in json.loads(row.parameter)]
         n = row.worker_server_num
         env_common = {
@@ -493,20 +556,31 @@ class Runner:
                 f"--train_url={paths.output}",
                 *(f"--{label}={value}" for label, value in params),
             ]
-        workers = [
-            WorkerSpec(
-                argv=argv,
-                cwd=paths.code,
-                log_path=log_paths[rank],
-                env={
-                    **env_common,
-                    "RANK": str(rank),
-                    "LOCAL_RANK": str(rank),
-                    "VC_TASK_INDEX": str(rank),
-                },
+        per_worker = max(1, len(grant.core_slots) // n)
+        gpus_per_worker = len(grant.gpu_slots) // n
+        machine_cores = os.cpu_count() or 1
+        workers = []
+        for rank in range(n):
+            env = {
+                **env_common,
+                "RANK": str(rank),
+                "LOCAL_RANK": str(rank),
+                "VC_TASK_INDEX": str(rank),
+            }
+            if gpus_per_worker:
+                mine = grant.gpu_slots[rank * gpus_per_worker : (rank + 1) * gpus_per_worker]
+                env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in mine)
+            slots = grant.core_slots[rank * per_worker : (rank + 1) * per_worker]
+            workers.append(
+                WorkerSpec(
+                    argv=argv,
+                    cwd=paths.code,
+                    log_path=log_paths[rank],
+                    env=env,
+                    # Capacity may be configured above the machine's cores: slots wrap.
+                    cpus=tuple(sorted({s % machine_cores for s in slots})),
+                )
             )
-            for rank in range(n)
-        ]
         return RunSpec(run_id=str(row.id), workers=workers, state_dir=paths.workers)
 
     def _publish(self, run: _Run, row: sa.Row, paths: RunPaths, log_paths: list[Path]) -> str:
@@ -524,6 +598,15 @@ class Runner:
             self._note(log_paths[0], message)
             return message
         return ""
+
+
+def _demand(row: sa.Row) -> Resources:
+    return demand_of(row.core, row.cpu, row.gpu_num, row.worker_server_num)
+
+
+def _describe(demand: Resources) -> str:
+    gpus = f", {demand.gpus} GPU(s)" if demand.gpus else ""
+    return f"{demand.cores} core(s), {demand.memory_gib:g} GiB{gpus}"
 
 
 def _int(text: str) -> int:

@@ -6,7 +6,7 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,17 @@ class WorkerSpec:
     cwd: Path
     log_path: Path
     env: Mapping[str, str] = field(default_factory=dict)  # added to the server's environment
+    cpus: tuple[int, ...] = ()  # CPU ids to pin the worker to; () leaves it free
+
+
+@dataclass(frozen=True)
+class WorkerResources:
+    """What each worker asks for, from the version's spec. An executor that
+    places workers on a cluster (Ray) reserves it; the local one needs none."""
+
+    cores: int = 1
+    memory_gib: float = 0.0  # 0: reserve no memory
+    gpus: int = 0
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,7 @@ class RunSpec:
     # Where the executor keeps what it needs to find the run again after a
     # server restart (pids, exit codes).
     state_dir: Path
+    resources: WorkerResources = field(default_factory=WorkerResources)
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,27 @@ class RunHandle(Protocol):
 
     def stop(self, grace_s: float) -> None:
         """End every worker's whole process tree: SIGTERM, then SIGKILL after ``grace_s``."""
+        ...
+
+
+@runtime_checkable
+class WaitsForPlacement(Protocol):
+    """A handle whose workers may wait for a cluster to place them (Ray): the
+    runner shows the version WAITING until ``placed`` is true."""
+
+    def placed(self, timeout: float) -> bool:
+        """Whether every worker was placed and started (or the start gave up,
+        which ``wait`` then reports); waits up to ``timeout`` seconds for it."""
+        ...
+
+
+@runtime_checkable
+class SamplesRemotely(Protocol):
+    """A handle whose workers may run on other machines, measured where they run."""
+
+    def sample(self) -> dict[str, float] | None:
+        """The run's load now, in the sampler's series keys and units; None when
+        no worker could be measured."""
         ...
 
 

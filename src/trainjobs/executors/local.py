@@ -85,6 +85,7 @@ class LocalRun:
                     str(Path(worker_parent.__file__).resolve()),
                     str(spec.state_dir),
                     str(rank),
+                    "--cpus=" + ",".join(str(c) for c in worker.cpus),
                     "--",
                     *worker.argv,
                 ]

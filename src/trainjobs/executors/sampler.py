@@ -105,6 +105,8 @@ class _Tracked:
     gpus: int
     series: Series
     skip_roots: bool = False
+    memory_limit_bytes: float = 0.0  # 0: none
+    over_limit_reported: bool = False
     cpu_s: dict[int, float] = field(default_factory=dict)
     io: dict[int, tuple[int, int]] = field(default_factory=dict)
     procs: dict[int, psutil.Process] = field(default_factory=dict)
@@ -149,9 +151,11 @@ class Sampler:
         period_s: float = METRICS_SAMPLE_PERIOD_S,
         on_sample: Callable[[dict[str, Series]], None] | None = None,
         report_every: int = 5,
+        on_over_memory: Callable[[str, float, float], None] | None = None,
     ) -> None:
         self.period_s = period_s
         self.on_sample = on_sample
+        self.on_over_memory = on_over_memory
         self.report_every = report_every
         self._tracked: dict[str, _Tracked] = {}
         self._lock = threading.Lock()
@@ -179,12 +183,19 @@ class Sampler:
         *,
         skip_roots: bool = False,
         series: Series | None = None,
+        memory_limit_gib: float = 0.0,
     ) -> None:
         """Sample the trees under ``roots`` (without the roots themselves when
-        ``skip_roots``: a supervising parent is not the run's load)."""
+        ``skip_roots``: a supervising parent is not the run's load). A tree whose
+        memory passes ``memory_limit_gib`` is reported once to ``on_over_memory``."""
         with self._lock:
             self._tracked[run_id] = _Tracked(
-                list(roots), max(1, cores), gpus, series or Series(self.period_s), skip_roots
+                list(roots),
+                max(1, cores),
+                gpus,
+                series or Series(self.period_s),
+                skip_roots,
+                memory_limit_gib * GIB,
             )
 
     def untrack(self, run_id: str) -> Series | None:
@@ -232,7 +243,7 @@ class Sampler:
         if self._gpus is None:
             self._gpus = _Gpus()
         gpu_usage = self._gpus.usage()
-        for run in tracked.values():
+        for run_id, run in tracked.items():
             roots = [r.pid for r in run.roots]
             pids = _tree_pids(roots, children)
             if run.skip_roots:
@@ -243,6 +254,11 @@ class Sampler:
             sample["recvBytesRate"] = recv_rate
             sample["sendBytesRate"] = send_rate
             run.series.add(sample, dt)
+            used = sample["memUsage"] * GIB
+            over = run.memory_limit_bytes and used > run.memory_limit_bytes
+            if over and not run.over_limit_reported and self.on_over_memory is not None:
+                run.over_limit_reported = True
+                self.on_over_memory(run_id, used / GIB, run.memory_limit_bytes / GIB)
 
     def _measure(
         self,

@@ -4,7 +4,9 @@ A server that crashes and restarts is not the parent of the workers it left
 running, so it cannot wait for them. This small process is: it writes
 ``<rank>.pid`` when it starts and ``<rank>.exit`` (the return code, negative
 for a signal) when the worker ends, and a restarted server adopts the run from
-those files. Run as ``python -S worker.py STATE_DIR RANK -- ARGV...``: it imports
+those files. It also pins the worker to its CPUs before starting it, so every
+process the worker starts inherits the pinning.
+Run as ``python -S worker.py STATE_DIR RANK --cpus=0,1 -- ARGV...``: it imports
 only the standard library, so it starts fast and needs no installed package.
 """
 
@@ -35,14 +37,20 @@ def _create_time(pid: int) -> float:
 
 
 def main(argv: list[str]) -> int:
-    state_dir, rank, sep, *command = argv
-    if sep != "--" or not command:
-        print("usage: worker STATE_DIR RANK -- ARGV...", file=sys.stderr)
+    state_dir, rank, cpus_arg, sep, *command = argv
+    if sep != "--" or not command or not cpus_arg.startswith("--cpus="):
+        print("usage: worker STATE_DIR RANK --cpus=LIST -- ARGV...", file=sys.stderr)
         return 2
+    cpus = {int(c) for c in cpus_arg.removeprefix("--cpus=").split(",") if c}
     state = Path(state_dir)
     state.mkdir(parents=True, exist_ok=True)
     me = os.getpid()
     _write(state / f"{rank}.pid", json.dumps({"pid": me, "create_time": _create_time(me)}))
+    if cpus:
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError as exc:  # a CPU set this machine lacks: run unpinned, say so
+            print(f"[trainjobs] could not pin to CPUs {sorted(cpus)}: {exc}", flush=True)
     try:
         child = subprocess.Popen(command)
     except OSError as exc:

@@ -133,7 +133,7 @@ def spec(s: Spec) -> dict[str, Any]:
         "unit_num": s.unit_num,
         "storage": s.storage,
         "interface_type": s.interface_type,
-        "no_resource": s.no_resource,
+        "no_resource": False,
     }
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from trainjobs.api.auth import require_project
 from trainjobs.api.v1 import schemas, serializers
 from trainjobs.domain.catalog import Catalog
+from trainjobs.domain.scheduler import demand_of
 
 router = APIRouter(prefix="/v1/{project_id}/job", tags=["specs"])
 
@@ -31,7 +32,12 @@ def resource_specs(
     project_type: Annotated[int, Query(ge=0, le=1024)] = 0,
 ) -> JSONResponse:
     # Every spec runs every engine here, so engine_id and project_type filter nothing.
-    specs = [serializers.spec(s) for s in catalog(request).specs]
+    scheduler = request.app.state.services.runner.scheduler
+    specs = []
+    for s in catalog(request).specs:
+        item = serializers.spec(s)
+        item["no_resource"] = not scheduler.fits_now(demand_of(s.core, s.cpu, s.gpu_num, 1))
+        specs.append(item)
     return JSONResponse({"is_success": True, "spec_total_count": len(specs), "specs": specs})
 
 
