@@ -106,28 +106,37 @@ class LineIndex:
             seen += n
             pos += len(block)
 
-    def read(self, first: int, last: int) -> tuple[int, str]:
-        """Lines ``first``..``last`` (1-based, inclusive) and the file's line count."""
+    def read(self, first: int, last: int) -> tuple[int, str, int]:
+        """Lines ``first``..``last`` (1-based, inclusive): the file's line count, the
+        text, and how many lines it holds (fewer when a page is cut at MAX_PAGE_BYTES)."""
         with self._lock, open(self.path, "rb") as fd:
             size = os.fstat(fd.fileno()).st_size
             self._refresh(fd, size)
             total = self._line_count(fd, size)
             last = min(last, total)
             if first > last or first < 1:
-                return total, ""
+                return total, "", 0
             fd.seek(self._offset_of(fd, first))
             wanted = last - first + 1
             parts: list[bytes] = []
             read = 0
-            while wanted and read < MAX_PAGE_BYTES:
+            count = 0
+            while count < wanted and read < MAX_PAGE_BYTES:
                 line = fd.readline(MAX_PAGE_BYTES - read)
                 if not line:
                     break
                 parts.append(line)
                 read += len(line)
-                if line.endswith(b"\n"):
-                    wanted -= 1
-            return total, b"".join(parts).decode("utf-8", errors="replace")
+                if line.endswith(b"\n") or fd.tell() == size:
+                    count += 1
+            if len(parts) > count:
+                # The byte cap cut a line: the next page starts on it, unless it is
+                # the only one, which is then returned cut short.
+                if count:
+                    parts.pop()
+                else:
+                    count = 1
+            return total, b"".join(parts).decode("utf-8", errors="replace"), count
 
     def line_count(self) -> int:
         with self._lock, open(self.path, "rb") as fd:
@@ -179,8 +188,7 @@ def window(path: Path, lines: int, base_line: int | None, descending: bool) -> t
         first, last = base_line + 1, base_line + lines
     else:
         first, last = max(1, base_line - lines), base_line - 1
-    total, text = idx.read(first, last)
-    last = min(last, total)
-    if first > last:
+    total, text, count = idx.read(first, last)
+    if count == 0:
         return Window(0, 0, ""), total
-    return Window(first, last, text), total
+    return Window(first, first + count - 1, text), total
