@@ -30,6 +30,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Set to a PostgreSQL server URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+# to run every server of the suite on its own fresh database there instead of SQLite.
+TEST_POSTGRES = os.environ.get("TRAINJOBS_TEST_POSTGRES_URL", "")
+
+
+def _admin(sql: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(TEST_POSTGRES, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(sql)
+    engine.dispose()
+
+
 class Server:
     """A running service with a client that carries its token."""
 
@@ -38,6 +52,13 @@ class Server:
     ) -> None:
         self.data_dir = data_dir
         self.cwd = cwd
+        self.database_url = f"sqlite:///{data_dir.resolve() / 'trainjobs.db'}"
+        self._pg_database = ""
+        if TEST_POSTGRES and "TRAINJOBS_DATABASE_URL" not in (env or {}):
+            self._pg_database = f"tj_{uuid.uuid4().hex[:12]}"
+            _admin(f"CREATE DATABASE {self._pg_database}")
+            self.database_url = TEST_POSTGRES.rsplit("/", 1)[0] + "/" + self._pg_database
+            env = {**(env or {}), "TRAINJOBS_DATABASE_URL": self.database_url}
         self.env = {
             **os.environ,
             "TRAINJOBS_STOP_GRACE_S": "3",
@@ -101,6 +122,11 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.client.close()
+
+    def drop(self) -> None:
+        """Remove the server's PostgreSQL database, when it has one."""
+        if self._pg_database:
+            _admin(f"DROP DATABASE IF EXISTS {self._pg_database} WITH (FORCE)")
 
     # -- helpers --------------------------------------------------------------
 
@@ -186,6 +212,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = Server(root / "data").start()
     yield srv
     srv.stop()
+    srv.drop()
 
 
 @pytest.fixture
@@ -194,3 +221,4 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
     srv = Server(tmp_path / "data").start()
     yield srv
     srv.stop()
+    srv.drop()

@@ -74,3 +74,48 @@ def test_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:
     with db.engine.connect() as conn:
         tables = set(sa.inspect(conn).get_table_names())
     assert {"projects", "tokens", "jobs", "versions", "datasets", "dataset_versions"} <= tables
+
+
+def test_snapshot_migration_backfills_existing_versions(tmp_path: Path) -> None:
+    """A database written before snapshots existed lists the same after the upgrade."""
+    from alembic import command
+    from alembic.config import Config
+
+    from trainjobs.domain.jobs import snapshot
+    from trainjobs.store import tables
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(tables.__file__).parent / "migrations"))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        conn.execute(sa.text("INSERT INTO projects VALUES ('p', 'default', 10, 0)"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO jobs (id, project_id, workspace_id, job_name, resource_id, create_time,"
+                " version_counter, version_count) VALUES (1, 'p', '0', 'j', 'jobabc', 0, 1, 1)"
+            )
+        )
+        values = {
+            "id": 1, "job_id": 1, "number": 1, "pre_version_id": 0, "status": 10, "create_time": 5,
+            "engine_id": 1, "engine_type": 1, "engine_name": "Python", "engine_version": "py",
+            "spec_id": 1, "spec_code": "c", "core": "1", "cpu": "2", "gpu_num": 0, "gpu_type": "",
+            "pool_id": "local", "pool_name": "local", "worker_server_num": 1, "app_url": "/b/a/",
+            "boot_file_url": "/b/a/t.py", "data_url": "", "train_url": "/b/o/", "log_url": "",
+            "dataset_id": "", "dataset_version_id": "", "dataset_name": "", "dataset_version_name": "",
+            "data_source": "[]", "parameter": '[{"label": "lr", "value": "0.1"}]', "volumes": "[]",
+            "model_id": 0, "user_image_url": "", "user_command": "", "nas_mount_path": "",
+            "nas_share_addr": "", "nas_type": "", "model_metric_list": "{}", "system_metric_list": "{}",
+        }  # fmt: skip
+        columns = ", ".join(values)
+        conn.execute(
+            sa.text(
+                f"INSERT INTO versions ({columns}) VALUES ({', '.join(':' + k for k in values)})"
+            ),
+            values,
+        )
+    db.migrate()
+    with db.read() as conn:
+        stored = conn.execute(sa.text("SELECT snapshot FROM versions WHERE id = 1")).scalar_one()
+    assert stored == snapshot(values, "jobabc")

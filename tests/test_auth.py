@@ -52,7 +52,7 @@ def target(server: Server) -> dict[str, Any]:
 def add_token(server: Server, project_id: str, *, new_project: bool, expires_at: int = 0) -> str:
     """Write a token (and its project) into the running server's own database."""
     token = secrets.token_urlsafe(32)
-    db = Database(f"sqlite:///{(server.data_dir / 'trainjobs.db').resolve()}")
+    db = Database(server.database_url)
     try:
         with db.write() as conn:
             if new_project:

@@ -44,7 +44,8 @@ def test_health_and_credentials(server: Server) -> None:
 
 def test_version_runs_to_completion_with_parameters_and_outputs(server: Server) -> None:
     created = server.create_job(
-        TRAIN, parameter=[{"label": "learning_rate", "value": 0.01}, {"label": "epochs", "value": "3"}]
+        TRAIN,
+        parameter=[{"label": "learning_rate", "value": 0.01}, {"label": "epochs", "value": "3"}],
     )
     assert created["is_success"] is True
     assert created["version_name"] == "V0001" and created["status"] == 1
@@ -59,7 +60,9 @@ def test_version_runs_to_completion_with_parameters_and_outputs(server: Server) 
     ]
     output = server.data_dir / "obs" / version["train_url"].strip("/") / "result.txt"
     assert output.read_text() == "0.01 3"
-    assert "learning_rate 0.01 epochs 3" in server.log_text(created["job_id"], created["version_id"])
+    assert "learning_rate 0.01 epochs 3" in server.log_text(
+        created["job_id"], created["version_id"]
+    )
 
 
 def test_seed_flow_lists_versions_newest_first_with_seed_types(server: Server) -> None:
@@ -161,3 +164,33 @@ def test_relative_data_dir_as_make_serve_uses_it(tmp_path: Path) -> None:
         assert version["status"] == 10, server.log_text(created["job_id"], created["version_id"])
     finally:
         server.stop()
+
+
+def test_pages_stay_consistent_after_deletes(server: Server) -> None:
+    created = server.create_job("print(1)\n")
+    job_id = created["job_id"]
+    ids = [created["version_id"]]
+    for _ in range(6):
+        r = server.client.post(f"{server.v1}/training-jobs/{job_id}/versions", json={"config": {}})
+        ids.append(r.json()["version_id"])
+
+    def pages() -> list[int]:
+        seen: list[int] = []
+        for page in range(1, 10):
+            body = server.client.get(
+                f"{server.v1}/training-jobs/{job_id}/versions", params={"per_page": 2, "page": page}
+            ).json()
+            seen += [v["version_id"] for v in body["versions"]]
+        return seen
+
+    everything = server.client.get(f"{server.v1}/training-jobs/{job_id}/versions").json()
+    assert [v["version_id"] for v in everything["versions"]] == ids[::-1] == pages()
+    server.client.delete(f"{server.v1}/training-jobs/{job_id}/versions/{ids[3]}")
+    remaining = [i for i in ids if i != ids[3]][::-1]
+    assert pages() == remaining
+    body = server.client.get(
+        f"{server.v1}/training-jobs/{job_id}/versions", params={"page": 2, "per_page": 2}
+    ).json()
+    assert (
+        body["version_count"] == 6 and [v["version_id"] for v in body["versions"]] == remaining[2:4]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +26,7 @@ async def _send_envelope(send: Send, status: int, code: str, message: str) -> No
     await _send_json(send, status, envelope)
 
 
-async def _send_json(send: Send, status: int, content: dict[str, object]) -> None:
+async def _send_json(send: Send, status: int, content: Mapping[str, object]) -> None:
     body = json.dumps(content).encode()
     await send(
         {

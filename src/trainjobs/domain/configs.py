@@ -76,7 +76,9 @@ def derive(parent: VersionConfig | None, sent: Mapping[str, Any]) -> VersionConf
         for k in DATA_FIELDS:
             values.setdefault(k, VersionConfig.__dataclass_fields__[k].default)
     if "parameter" in values:
-        values["parameter"] = tuple(Parameter(p["label"], p["value"]) for p in values["parameter"])
+        values["parameter"] = tuple(
+            Parameter(p["label"], p.get("value", "")) for p in values["parameter"]
+        )
     for key in ("data_source", "volumes"):
         if key in values:
             values[key] = tuple(values[key])

@@ -132,7 +132,7 @@ class JobService:
                 version_id, number = 0, 0
                 if resolved is not None:
                     version_id, number = self._insert_version(
-                        conn, job_id, job_name, resolved, pre_version_id=0, now=now
+                        conn, job_id, job_name, resolved, 0, now, resource_id
                     )
         except IntegrityError as exc:  # a concurrent create took the name first
             raise errors.DuplicateJobName(f"Job name:{job_name} is existed") from exc
@@ -245,6 +245,7 @@ class JobService:
         resolved: configs.Resolved,
         pre_version_id: int,
         now: int,
+        resource_id: str,
     ) -> tuple[int, int]:
         number = q.claim_version_number(conn, job_id)
         cfg = resolved.config
@@ -286,6 +287,7 @@ class JobService:
                     nas_share_addr=nfs.get("src_path", ""),
                     nas_type="nfs",
                 )
+        values["snapshot"] = snapshot(values, resource_id)
         return q.insert_version(conn, **values), number
 
     def create_version(
@@ -326,6 +328,7 @@ class JobService:
                 resolved,
                 pre_version_id=parent_row.id if parent_row is not None else 0,
                 now=now,
+                resource_id=job.resource_id,
             )
         self.runner.launch(version_id)
         return Created(
@@ -342,11 +345,11 @@ class JobService:
         with self.db.read() as conn:
             job = self._job(conn, project_id, job_id)
             if page == 0:
-                rows = q.list_versions(conn, job_id, limit=None, offset=0)
+                rows = q.list_versions(conn, job, limit=None, offset=0)
             elif (page - 1) * per_page >= job.version_count:
                 rows = []
             else:
-                rows = q.list_versions(conn, job_id, limit=per_page, offset=(page - 1) * per_page)
+                rows = q.list_versions(conn, job, limit=per_page, offset=(page - 1) * per_page)
         return VersionPage(job=job, versions=rows)
 
     def get_version(self, project_id: str, job_id: int, version_id: int) -> VersionPage:
@@ -402,3 +405,29 @@ class JobService:
                     )
             return
         raise errors.StatusConflict(f"version {version_id} changed status repeatedly; try again")
+
+
+# The immutable fields of a version, in the order the API lists them.
+SNAPSHOT_FIELDS = (
+    "version_name", "pre_version_id", "engine_type", "engine_name", "engine_id",
+    "engine_version", "app_url", "boot_file_url", "create_time", "parameter", "spec_id",
+    "core", "cpu", "gpu", "gpu_num", "gpu_type", "worker_server_num", "data_url",
+    "train_url", "log_url", "dataset_version_id", "dataset_id", "data_source",
+    "user_image_url", "user_command", "model_id", "resource_id", "dataset_name",
+    "dataset_version_name", "volumes", "pool_id", "pool_name", "nas_mount_path",
+    "nas_share_addr", "nas_type",
+)  # fmt: skip
+
+
+def snapshot(values: Mapping[str, Any], resource_id: str) -> str:
+    """The JSON object of a version's immutable fields, from its stored values."""
+    derived = {
+        "version_name": version_name(values["number"]),
+        "gpu": values["gpu_num"] > 0,
+        "resource_id": resource_id,
+        "parameter": json.loads(values["parameter"]),
+        "data_source": json.loads(values["data_source"]),
+        "volumes": json.loads(values["volumes"]),
+    }
+    fields = {k: derived[k] if k in derived else values[k] for k in SNAPSHOT_FIELDS}
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)

@@ -22,7 +22,7 @@ from trainjobs.executors import processes
 from trainjobs.executors import worker as worker_parent
 from trainjobs.executors.base import ProcessRef, RunOutcome, RunSpec, WorkerExit
 
-WAIT_POLL_S = 0.05
+WAIT_POLL_S = 0.2  # how soon an ended worker is noticed; each poll costs a few syscalls
 PEER_GRACE_S = 2.0  # after one worker fails, how long the others get to end
 # The worker's exit code when its parent vanished without recording one.
 UNRECORDED_EXIT = -9

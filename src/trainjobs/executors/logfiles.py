@@ -1,6 +1,6 @@
 """Reading log files by line number without reading them whole.
 
-A sparse index records, for every 1 MiB chunk of a file, how many newlines
+A sparse index records, for every 64 KiB chunk of a file, how many newlines
 come before its end. Finding line ``n`` is a binary search in that index and
 a read of one chunk; the index grows with the file (only new chunks are
 scanned) and is kept beside it as ``<file>.idx`` so a restart does not rescan.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 64 << 10  # a page read scans at most one chunk; 1 GiB needs a 128 KiB index
 MAX_PAGE_BYTES = 8 << 20  # a page of absurdly long lines is cut here
 INDEX_SUFFIX = ".idx"
 
@@ -113,36 +113,52 @@ class LineIndex:
             size = os.fstat(fd.fileno()).st_size
             self._refresh(fd, size)
             total = self._line_count(fd, size)
-            last = min(last, total)
-            if first > last or first < 1:
-                return total, "", 0
-            fd.seek(self._offset_of(fd, first))
-            wanted = last - first + 1
-            parts: list[bytes] = []
-            read = 0
-            count = 0
-            while count < wanted and read < MAX_PAGE_BYTES:
-                line = fd.readline(MAX_PAGE_BYTES - read)
-                if not line:
-                    break
-                parts.append(line)
-                read += len(line)
-                if line.endswith(b"\n") or fd.tell() == size:
-                    count += 1
-            if len(parts) > count:
-                # The byte cap cut a line: the next page starts on it, unless it is
-                # the only one, which is then returned cut short.
-                if count:
-                    parts.pop()
-                else:
-                    count = 1
-            return total, b"".join(parts).decode("utf-8", errors="replace"), count
+            text, count = self._read_locked(fd, size, total, first, last)
+            return total, text, count
+
+    def _read_locked(
+        self, fd: BinaryIO, size: int, total: int, first: int, last: int
+    ) -> tuple[str, int]:
+        last = min(last, total)
+        if first > last or first < 1:
+            return "", 0
+        fd.seek(self._offset_of(fd, first))
+        wanted = last - first + 1
+        parts: list[bytes] = []
+        read = 0
+        count = 0
+        while count < wanted and read < MAX_PAGE_BYTES:
+            line = fd.readline(MAX_PAGE_BYTES - read)
+            if not line:
+                break
+            parts.append(line)
+            read += len(line)
+            if line.endswith(b"\n") or fd.tell() == size:
+                count += 1
+        if len(parts) > count:
+            # The byte cap cut a line: the next page starts on it, unless it is
+            # the only one, which is then returned cut short.
+            if count:
+                parts.pop()
+            else:
+                count = 1
+        return b"".join(parts).decode("utf-8", errors="replace"), count
 
     def line_count(self) -> int:
         with self._lock, open(self.path, "rb") as fd:
             size = os.fstat(fd.fileno()).st_size
             self._refresh(fd, size)
             return self._line_count(fd, size)
+
+    def read_last(self, lines: int) -> tuple[int, str, int, int]:
+        """The last ``lines`` lines: (line count, text, lines held, first line number)."""
+        with self._lock, open(self.path, "rb") as fd:
+            size = os.fstat(fd.fileno()).st_size
+            self._refresh(fd, size)
+            total = self._line_count(fd, size)
+            first = max(1, total - lines + 1)
+            text, count = self._read_locked(fd, size, total, first, total)
+            return total, text, count, first
 
 
 _CACHE: OrderedDict[Path, LineIndex] = OrderedDict()
@@ -182,9 +198,11 @@ def window(path: Path, lines: int, base_line: int | None, descending: bool) -> t
         total = idx.line_count()
         return Window(0, 0, ""), total
     if base_line is None:
-        total = idx.line_count()
-        first, last = max(1, total - lines + 1), total
-    elif descending:
+        total, text, count, first = idx.read_last(lines)
+        if count == 0:
+            return Window(0, 0, ""), total
+        return Window(first, first + count - 1, text), total
+    if descending:
         first, last = base_line + 1, base_line + lines
     else:
         first, last = max(1, base_line - lines), base_line - 1

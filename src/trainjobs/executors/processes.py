@@ -26,6 +26,10 @@ def find(ref: ProcessRef) -> psutil.Process | None:
         proc = psutil.Process(ref.pid)
         if abs(proc.create_time() - ref.create_time) > 0.01:
             return None
+        # A dead process nobody reaped (its parent died, and the init of a
+        # container may not reap) is gone all the same.
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
         return proc
     except psutil.NoSuchProcess:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +23,8 @@ from trainjobs.executors.base import ProcessRef
 log = logging.getLogger(__name__)
 
 METRICS_SAMPLE_PERIOD_S = 1.0
-MAX_POINTS = 240
+MAX_POINTS = 120  # per series: ~7 KB of JSON a version, listed a thousand at a time
+TREE_RESCAN_EVERY = 3
 GIB = 1024**3
 SERIES = (
     "cpuUsage",
@@ -164,6 +166,8 @@ class Sampler:
         self._gpus: _Gpus | None = None
         self._net: tuple[int, int] | None = None
         self._last = time.monotonic()
+        self._children: dict[int, list[int]] | None = None
+        self._passes = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="metrics-sampler", daemon=True)
@@ -189,6 +193,7 @@ class Sampler:
         ``skip_roots``: a supervising parent is not the run's load). A tree whose
         memory passes ``memory_limit_gib`` is reported once to ``on_over_memory``."""
         with self._lock:
+            self._children = None  # a new tree: read the process table on the next pass
             self._tracked[run_id] = _Tracked(
                 list(roots),
                 max(1, cores),
@@ -237,9 +242,12 @@ class Sampler:
             self._net = (net.bytes_recv, net.bytes_sent)
         if not tracked:
             return
-        children: dict[int, list[int]] = {}
-        for proc in psutil.process_iter(["ppid"]):
-            children.setdefault(proc.info["ppid"] or 0, []).append(proc.pid)
+        # The process table is the fixed cost of a pass: read it every few
+        # passes only; trees rarely change shape faster than that.
+        if self._children is None or self._passes % TREE_RESCAN_EVERY == 0:
+            self._children = _children_map()
+        self._passes += 1
+        children = self._children
         if self._gpus is None:
             self._gpus = _Gpus()
         gpu_usage = self._gpus.usage()
@@ -312,6 +320,32 @@ class Sampler:
             "diskReadRate": read / dt,
             "diskWriteRate": write / dt,
         }
+
+
+def _children_map() -> dict[int, list[int]]:
+    """Parent pid -> child pids, read straight from /proc (psutil's per-process
+    objects cost three times as much for this one field)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        entries = []
+    if not entries:
+        for proc in psutil.process_iter(["ppid"]):
+            children.setdefault(proc.info["ppid"] or 0, []).append(proc.pid)
+        return children
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # ended while we looked
+        # the command name may hold spaces and parentheses: split after the last ")"
+        ppid = int(stat[stat.rindex(b")") + 2 :].split(b" ", 2)[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
 
 
 def _tree_pids(roots: list[int], children: dict[int, list[int]]) -> list[int]:

@@ -14,8 +14,17 @@ import sqlalchemy as sa
 from trainjobs.domain.statuses import Status, sources_of
 from trainjobs.store.tables import jobs, versions
 
-# Columns a reader may see.
 VERSION_COLUMNS = list(versions.c)
+# What a listing needs: the immutable snapshot and the fields that change.
+SUMMARY_COLUMNS = [
+    versions.c.id,
+    versions.c.status,
+    versions.c.start_time,
+    versions.c.duration,
+    versions.c.model_metric_list,
+    versions.c.system_metric_list,
+    versions.c.snapshot,
+]
 
 JOB_SORT_COLUMNS: Mapping[str, sa.ColumnElement[Any]] = {
     "job_name": jobs.c.job_name,
@@ -162,18 +171,32 @@ def latest_version(conn: sa.Connection, job_id: int) -> sa.Row | None:
     ).first()
 
 
-def list_versions(conn: sa.Connection, job_id: int, limit: int | None, offset: int) -> list[sa.Row]:
-    """Newest first. The page's ids come from a walk of the (job_id, id) index;
-    only those rows are then read whole."""
+def list_versions(conn: sa.Connection, job: sa.Row, limit: int | None, offset: int) -> list[sa.Row]:
+    """Summaries of a job's versions, newest first, reading only the page's rows."""
+    if limit is not None and job.version_count == job.version_counter:
+        # Nothing was ever deleted, so numbers have no gaps and a page is a
+        # range of them: an index seek, however deep the page.
+        top = job.version_counter - offset
+        query = (
+            sa.select(*SUMMARY_COLUMNS)
+            .where(
+                versions.c.job_id == job.id,
+                versions.c.number <= top,
+                versions.c.number > top - limit,
+            )
+            .order_by(versions.c.number.desc())
+        )
+        return list(conn.execute(query).all())
+    # Otherwise the page's ids come from a walk of the (job_id, id) index.
     ids = (
         sa.select(versions.c.id)
-        .where(versions.c.job_id == job_id)
+        .where(versions.c.job_id == job.id)
         .order_by(versions.c.id.desc())
         .limit(limit)
         .offset(offset)
         .scalar_subquery()
     )
-    query = sa.select(*VERSION_COLUMNS).where(versions.c.id.in_(ids)).order_by(versions.c.id.desc())
+    query = sa.select(*SUMMARY_COLUMNS).where(versions.c.id.in_(ids)).order_by(versions.c.id.desc())
     return list(conn.execute(query).all())
 
 

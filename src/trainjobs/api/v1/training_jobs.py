@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from trainjobs.api.auth import require_project
 from trainjobs.api.v1 import schemas, serializers
@@ -117,16 +117,17 @@ def create_version(
     return JSONResponse(serializers.created_version(created))
 
 
-@router.get("/{job_id}/versions")
+@router.get("/{job_id}/versions", response_class=Response)
 def list_versions(
     job_id: JobId,
     project_id: Project,
     request: Request,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
     page: Annotated[int, Query(ge=0, le=65535)] = 0,
-) -> JSONResponse:
+) -> Response:
     result = service(request).list_versions(project_id, job_id, page=page, per_page=per_page)
-    return JSONResponse(serializers.version_list(result.job, result.versions, now_ms()))
+    body = serializers.version_list(result.job, result.versions, now_ms())
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{job_id}/versions/{version_id}")
