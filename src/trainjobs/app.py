@@ -24,6 +24,7 @@ from trainjobs.domain.jobs import JobService
 from trainjobs.domain.logs import LogReader
 from trainjobs.domain.runner import Runner
 from trainjobs.domain.scheduler import Resources, Scheduler
+from trainjobs.executors.base import Executor
 from trainjobs.executors.local import LocalExecutor
 from trainjobs.executors.machine import describe_machine
 from trainjobs.executors.sampler import Sampler
@@ -60,11 +61,12 @@ class Services:
             memory_gib=settings.capacity_memory_gib or float(machine.memory_gib),
             gpus=len(machine.gpus) if settings.capacity_gpus < 0 else settings.capacity_gpus,
         )
+        executor, capacity = _executor(settings, capacity)
         datasets = DatasetService(db, store)
         runner = Runner(
             db,
             store,
-            LocalExecutor(),
+            executor,
             catalog,
             settings.runs_dir,
             settings.stop_grace_s,
@@ -89,6 +91,23 @@ class Services:
     def stop(self) -> None:
         self.runner.shutdown(timeout_s=self.settings.stop_grace_s + 10)
         self.db.dispose()
+
+
+def _executor(settings: Settings, local: Resources) -> tuple[Executor, Resources]:
+    """The executor the settings name, and the capacity versions are admitted against."""
+    if settings.executor != "ray":
+        return LocalExecutor(), local
+    from trainjobs.executors.ray import RayExecutor
+
+    executor = RayExecutor(settings.ray_address, shared_storage=settings.shared_storage)
+    # Ray places each worker on a node; trainjobs only refuses what the whole
+    # cluster could never hold.
+    cluster = executor.capacity()
+    return executor, Resources(
+        cores=settings.capacity_cores or cluster.cores,
+        memory_gib=settings.capacity_memory_gib or cluster.memory_gib,
+        gpus=cluster.gpus if settings.capacity_gpus < 0 else settings.capacity_gpus,
+    )
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -35,6 +35,10 @@ class Settings:
     token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S
     signature_skew_s: float = DEFAULT_SIGNATURE_SKEW_S
     region: str = DEFAULT_REGION  # the region the token catalogue names
+    executor: str = "local"  # "local" or "ray"
+    ray_address: str = "auto"  # Ray's own name for the cluster this machine is a node of
+    # Whether every Ray node mounts the data dir at the same path (required by "ray").
+    shared_storage: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -56,6 +60,10 @@ class Settings:
                 env.get("TRAINJOBS_SIGNATURE_SKEW_S", DEFAULT_SIGNATURE_SKEW_S)
             ),
             "region": env.get("TRAINJOBS_REGION", DEFAULT_REGION),
+            "executor": env.get("TRAINJOBS_EXECUTOR", "local"),
+            "ray_address": env.get("TRAINJOBS_RAY_ADDRESS", "auto"),
+            "shared_storage": env.get("TRAINJOBS_SHARED_STORAGE", "").lower()
+            in ("1", "true", "yes"),
         }
         if "TRAINJOBS_DATA_DIR" in env:
             values["data_dir"] = Path(env["TRAINJOBS_DATA_DIR"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,6 +63,36 @@ def envelope(http_status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=http_status)
 
 
+def keystone_error(request: Request, http_status: int, message: str) -> JSONResponse:
+    """A failure of the /v3 identity API, in Keystone's shape.
+
+    keystoneauth1 (and openstacksdk and the SDKs built on it) read
+    ``error.message`` from this shape to raise their typed HTTP errors; they
+    would show nothing useful from the ModelArts envelope.
+    """
+    try:
+        title = HTTPStatus(http_status).phrase
+    except ValueError:
+        title = "Error"
+    body = {"error": {"code": http_status, "title": title, "message": message}}
+    headers = {}
+    if http_status == 401:
+        base = str(request.base_url).rstrip("/")
+        headers["WWW-Authenticate"] = f'Keystone uri="{base}/v3"'
+    return JSONResponse(body, status_code=http_status, headers=headers)
+
+
+def speaks_keystone(request: Request) -> bool:
+    path: str = request.scope.get("path", "")
+    return path == "/v3" or path.startswith("/v3/")
+
+
+def _render(request: Request, http_status: int, code: str, message: str) -> JSONResponse:
+    if speaks_keystone(request):
+        return keystone_error(request, http_status, message)
+    return envelope(http_status, code, message)
+
+
 def describe_validation(problems: Sequence[Any]) -> str:
     """One readable sentence from pydantic's error list."""
     parts = []
@@ -84,13 +115,13 @@ def describe_validation(problems: Sequence[Any]) -> str:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
-    async def _domain(_request: Request, exc: errors.DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
         status, code = CODES.get(type(exc), (500, UNEXPECTED_FAULT))
-        return envelope(status, code, exc.message)
+        return _render(request, status, code, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return envelope(400, INVALID_PARAMETER, describe_validation(exc.errors()))
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _render(request, 400, INVALID_PARAMETER, describe_validation(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -101,9 +132,10 @@ def install(app: FastAPI) -> None:
             message = f"{request.method} is not allowed on {request.url.path}"
         else:
             message = str(exc.detail)
-        return envelope(exc.status_code, code, message)
+        return _render(request, exc.status_code, code, message)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected fault on %s %s", request.method, request.url.path)
-        return envelope(500, UNEXPECTED_FAULT, "unexpected fault in the service; it was logged")
+        message = "unexpected fault in the service; it was logged"
+        return _render(request, 500, UNEXPECTED_FAULT, message)

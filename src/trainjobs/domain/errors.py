@@ -75,6 +75,14 @@ class ProjectMismatch(DomainError):
     pass
 
 
+class InvalidSignature(DomainError):
+    """An AK/SK-signed request that is malformed, unknown, tampered with, stale or replayed."""
+
+
+class AuthenticationFailed(DomainError):
+    """Credentials offered for a token (password, access key) were not accepted."""
+
+
 class NotFound(DomainError):
     pass
 

@@ -24,6 +24,55 @@ projects = sa.Table(
     sa.Column("create_time", sa.BigInteger, nullable=False),
 )
 
+# A user signs in to one of the projects it is a member of. ``domain`` is the
+# account name IAM clients send next to the user name.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("domain", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    # "scrypt$<log2 n>$<r>$<p>$<salt>$<hash>": the parameters travel with the
+    # hash, so raising the work factor later leaves existing hashes verifiable.
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("domain", "name", name="uq_users_domain_name"),
+)
+
+user_projects = sa.Table(
+    "user_projects",
+    metadata,
+    sa.Column(
+        "user_id",
+        sa.String(32),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "project_id",
+        sa.String(32),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+# The secret key is kept as issued: SDK-HMAC-SHA256 uses it directly as the
+# HMAC key, so the verifier needs it back (docs/security.md, "Access keys").
+access_keys = sa.Table(
+    "access_keys",
+    metadata,
+    sa.Column("ak", sa.String(32), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.String(32),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("sk", sa.String(64), nullable=False),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+)
+sa.Index("ix_access_keys_user_id", access_keys.c.user_id)
+
 tokens = sa.Table(
     "tokens",
     metadata,
@@ -35,10 +84,20 @@ tokens = sa.Table(
         sa.ForeignKey("projects.id", ondelete="CASCADE"),
         nullable=False,
     ),
-    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("create_time", sa.BigInteger, nullable=False),  # also the token's issued_at
     sa.Column("expires_at", sa.BigInteger, nullable=False, server_default="0"),  # 0: never
     sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+    # NULL for the bootstrap token of credentials.json, which belongs to no user.
+    sa.Column(
+        "user_id",
+        sa.String(32),
+        sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_tokens_user_id"),
+        nullable=True,
+    ),
+    sa.Column("methods", sa.String(64), nullable=False, server_default=""),  # comma list
 )
+# Pruning long-expired tokens walks this index.
+sa.Index("ix_tokens_expires_at", tokens.c.expires_at)
 
 jobs = sa.Table(
     "jobs",
@@ -119,6 +178,9 @@ versions = sa.Table(
     sa.Column("model_metric_list", sa.Text, nullable=False),
     sa.Column("system_metric_list", sa.Text, nullable=False),
     sa.Column("failure_reason", sa.String(1024), nullable=False, server_default=""),
+    # The version's fields that never change after creation, as one JSON object
+    # rendered once: a listing splices it instead of rebuilding ~40 fields a row.
+    sa.Column("snapshot", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("job_id", "number", name="uq_versions_job_number"),
     sqlite_autoincrement=True,
 )
