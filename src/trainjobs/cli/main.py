@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from trainjobs.cli import obs
+from trainjobs.cli import catalog, jobs, logs, obs, versions
+from trainjobs.cli import identity as identity_cli
+from trainjobs.cli.output import EXIT_CODES_HELP
 from trainjobs.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
 
 app = typer.Typer(
@@ -17,6 +19,13 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(obs.app, name="obs")
+app.add_typer(identity_cli.projects_app, name="projects")
+app.add_typer(identity_cli.users_app, name="users")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(versions.app, name="versions")
+app.command("logs", epilog=EXIT_CODES_HELP)(logs.logs)
+app.command("specs", epilog=EXIT_CODES_HELP)(catalog.specs)
+app.command("engines", epilog=EXIT_CODES_HELP)(catalog.engines)
 
 
 @app.command()
@@ -30,16 +39,55 @@ def serve(
             help="Folder for the database, object store, run folders and credentials.json.",
         ),
     ] = DEFAULT_DATA_DIR,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where versions run: local (this machine) or ray.  [default: local]"),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="The Ray cluster to run on (its GCS address).  [default: auto]"),
+    ] = None,
+    shared_storage: Annotated[
+        bool | None,
+        typer.Option(
+            "--shared-storage/--no-shared-storage",
+            help="Every Ray node mounts the data dir at the same path (ray needs it).",
+        ),
+    ] = None,
 ) -> None:
     """Start the service on the embedded defaults (SQLite, local object store, local runs)."""
     import uvicorn
 
     from trainjobs.app import create_app
 
-    settings = Settings.from_env(host=host, port=port, data_dir=data_dir)
+    settings = Settings.from_env(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        executor=executor,
+        ray_address=ray_address,
+        shared_storage=shared_storage,
+    )
+    problem = _executor_problem(settings)
+    if problem:
+        typer.echo(f"trainjobs: {problem}", err=True)
+        raise typer.Exit(2)
     typer.echo(f"trainjobs {settings.endpoint}  data: {settings.data_dir.resolve()}")
+    if settings.executor == "ray":
+        typer.echo(f"executor: ray at {settings.ray_address}")
     typer.echo(f"credentials: {(settings.data_dir / 'credentials.json').resolve()}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def _executor_problem(settings: Settings) -> str:
+    """Why ``serve`` must not start with this executor configuration; "" if it may."""
+    if settings.executor == "local":
+        return ""
+    if settings.executor != "ray":
+        return f"unknown executor {settings.executor!r}: choose local or ray"
+    from trainjobs.executors.ray import refusal  # imports no Ray
+
+    return refusal(settings.shared_storage)
 
 
 if __name__ == "__main__":
