@@ -47,7 +47,9 @@ def test_versions_queue_in_order_and_never_exceed_capacity(machine_server: Serve
     deadline = time.monotonic() + 120
     while len(started) < len(ids):
         assert time.monotonic() < deadline
-        versions = server.client.get(f"{server.v1}/training-jobs/{job_id}/versions").json()["versions"]
+        versions = server.client.get(f"{server.v1}/training-jobs/{job_id}/versions").json()[
+            "versions"
+        ]
         status = {v["version_id"]: v["status"] for v in versions}
         running = [i for i in ids if status[i] == 8]
         assert len(running) <= CORES, status  # one core each: never more than the machine
@@ -77,7 +79,8 @@ def test_workers_are_pinned_to_their_share_of_cores(machine_server: Server) -> N
         assert time.monotonic() < deadline
         time.sleep(0.05)
     line = next(
-        line for line in server.log_text(created["job_id"], created["version_id"]).splitlines()
+        line
+        for line in server.log_text(created["job_id"], created["version_id"]).splitlines()
         if line.startswith("cpus")
     )
     assert len(eval(line.removeprefix("cpus "))) == 1  # noqa: S307 - our own printed list
@@ -112,7 +115,9 @@ def test_requests_that_can_never_fit_are_refused(machine_server: Server) -> None
     for spec_id, workers in ((1, CORES + 1), (2, 2)):
         body = {"job_name": f"big-{spec_id}", "config": {"worker_server_num": workers, "spec_id": spec_id,
                                                          "app_url": app_url, "boot_file_url": boot}}  # fmt: skip
-        assert_envelope(server.client.post(f"{server.v1}/training-jobs", json=body), 400, "ModelArts.2793")
+        assert_envelope(
+            server.client.post(f"{server.v1}/training-jobs", json=body), 400, "ModelArts.2793"
+        )
 
 
 def test_a_run_over_its_specs_memory_is_ended_with_a_reason(tmp_path: Path) -> None:
@@ -122,7 +127,9 @@ def test_a_run_over_its_specs_memory_is_ended_with_a_reason(tmp_path: Path) -> N
         '[[specs]]\nspec_id = 9\nspec_code = "tiny"\ncore = 1\ncpu = 1\n'
         'gpu_num = 0\ngpu_type = ""\nmax_num = 1\n'
     )
-    server = Server(data, env={"TRAINJOBS_CAPACITY_CORES": "0", "TRAINJOBS_CAPACITY_MEMORY_GIB": "0"}).start()
+    server = Server(
+        data, env={"TRAINJOBS_CAPACITY_CORES": "0", "TRAINJOBS_CAPACITY_MEMORY_GIB": "0"}
+    ).start()
     try:
         hog = "import time\nblock = bytearray(1536 * 1024 * 1024)\nprint('allocated', flush=True)\ntime.sleep(600)\n"
         created = server.create_job(hog, spec_id=9)

@@ -34,7 +34,9 @@ def test_fifty_clients_lose_nothing_and_duplicate_nothing(fresh_server: Server) 
                 r = c.request(method, url, **kw)
                 with lock:
                     statuses[r.status_code] += 1
-                    if r.status_code >= 500 or (r.status_code >= 400 and "error_code" not in r.json()):
+                    if r.status_code >= 500 or (
+                        r.status_code >= 400 and "error_code" not in r.json()
+                    ):
                         errors.append(f"{method} {url}: {r.status_code} {r.text[:200]}")
                 return r
 
@@ -46,9 +48,14 @@ def test_fifty_clients_lose_nothing_and_duplicate_nothing(fresh_server: Server) 
             job_id = job["job_id"]
             versions = [job]
             for _ in range(2):
-                r = call("POST", f"{server.v1}/training-jobs/{job_id}/versions", json={"config": {}})
+                r = call(
+                    "POST", f"{server.v1}/training-jobs/{job_id}/versions", json={"config": {}}
+                )
                 versions.append(r.json())
-            stop = call("POST", f"{server.v1}/training-jobs/{job_id}/versions/{versions[1]['version_id']}/stop")
+            stop = call(
+                "POST",
+                f"{server.v1}/training-jobs/{job_id}/versions/{versions[1]['version_id']}/stop",
+            )
             assert stop.status_code in (200, 409)  # it may have finished already
             if i % 5 == 0:
                 call("DELETE", f"{server.v1}/training-jobs/{job_id}")
