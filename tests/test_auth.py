@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -271,3 +273,20 @@ def test_another_project_lists_none_of_this_projects_jobs(
     assert (body["quotas"], body["job_count_limit"]) == (OTHER_QUOTA, OTHER_QUOTA)
     r = anonymous.get(f"/v1/{other_id}/job/ai-engines", headers={"X-Auth-Token": other_token})
     assert r.status_code == 200 and r.json()["is_success"] is True
+
+
+def test_requests_past_the_rate_limit_get_429_with_retry_after(tmp_path: Path) -> None:
+    server = Server(
+        tmp_path / "data", env={"TRAINJOBS_RATE_LIMIT_PER_S": "2", "TRAINJOBS_RATE_LIMIT_BURST": "5"}
+    ).start()
+    try:
+        codes = [server.client.get(f"{server.v1}/job/ai-engines").status_code for _ in range(12)]
+        assert codes[:5] == [200] * 5 and 429 in codes
+        refused = server.client.get(f"{server.v1}/job/ai-engines")
+        body = assert_envelope(refused, 429, "ModelArts.2799")
+        assert int(refused.headers["Retry-After"]) >= 1 and "requests a second" in body["error_message"]
+        time.sleep(1.1)
+        assert server.client.get(f"{server.v1}/job/ai-engines").status_code == 200
+    finally:
+        server.stop()
+        server.drop()

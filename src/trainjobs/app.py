@@ -14,6 +14,7 @@ from trainjobs import __version__
 from trainjobs.api import errors
 from trainjobs.api.auth import KeepRawHeaders
 from trainjobs.api.middleware import BodyLimit, JsonBodies, RefuseNul, StripTrailingSlash
+from trainjobs.api.ratelimit import RateLimiter
 from trainjobs.api.v1 import datasets as dataset_routes
 from trainjobs.api.v1 import logs, specs, training_jobs
 from trainjobs.api.v3 import router as identity_routes
@@ -46,6 +47,7 @@ class Services:
     logs: LogReader
     datasets: DatasetService
     identity: identity.IdentityService
+    rate_limiter: RateLimiter
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -84,8 +86,18 @@ class Services:
         identities = identity.IdentityService(
             db, settings.token_lifetime_s, settings.signature_skew_s
         )
+        limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         return cls(
-            settings, db, store, catalog, runner, jobs, LogReader(jobs), datasets, identities
+            settings,
+            db,
+            store,
+            catalog,
+            runner,
+            jobs,
+            LogReader(jobs),
+            datasets,
+            identities,
+            limiter,
         )
 
     def stop(self) -> None:

@@ -32,6 +32,8 @@ class Settings:
     capacity_cores: int = 0
     capacity_memory_gib: float = 0.0
     capacity_gpus: int = -1
+    rate_limit_per_s: float = 1000.0  # per token or access key; 0 turns it off
+    rate_limit_burst: float = 2000.0
     token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S
     signature_skew_s: float = DEFAULT_SIGNATURE_SKEW_S
     region: str = DEFAULT_REGION  # the region the token catalogue names
@@ -53,6 +55,8 @@ class Settings:
             "capacity_cores": int(env.get("TRAINJOBS_CAPACITY_CORES", 0)),
             "capacity_memory_gib": float(env.get("TRAINJOBS_CAPACITY_MEMORY_GIB", 0)),
             "capacity_gpus": int(env.get("TRAINJOBS_CAPACITY_GPUS", -1)),
+            "rate_limit_per_s": float(env.get("TRAINJOBS_RATE_LIMIT_PER_S", 1000.0)),
+            "rate_limit_burst": float(env.get("TRAINJOBS_RATE_LIMIT_BURST", 2000.0)),
             "token_lifetime_s": float(
                 env.get("TRAINJOBS_TOKEN_LIFETIME_S", DEFAULT_TOKEN_LIFETIME_S)
             ),

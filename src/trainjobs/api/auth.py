@@ -9,7 +9,9 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from trainjobs.api.ratelimit import RateLimiter
 from trainjobs.domain import signing
+from trainjobs.domain.errors import ProjectMismatch
 from trainjobs.domain.identity import IdentityService
 
 RAW_HEADERS = "trainjobs.raw_headers"
@@ -75,7 +77,17 @@ def identity_of(request: Request) -> IdentityService:
 async def require_project(request: Request, project_id: str) -> str:
     """A route dependency: the project the caller may act on."""
     identity = identity_of(request)
+    limits: RateLimiter = request.app.state.services.rate_limiter
     if is_signed(request):
         signed = await signed_request_of(request)
-        return await run_in_threadpool(identity.authenticate_signed, signed, project_id)
-    return await run_in_threadpool(identity.authenticate, token_of(request), project_id)
+        project = await run_in_threadpool(identity.authenticate_signed, signed, project_id)
+        limits.check(signing.parse_authorization(request.headers["authorization"]).access_key)
+        return project
+    token = token_of(request)
+    cached = identity.cached_project(token)
+    if cached is None:
+        cached = await run_in_threadpool(identity.authenticate, token, project_id)
+    elif cached != project_id:
+        raise ProjectMismatch(f"the token belongs to another project than {project_id}")
+    limits.check(token)
+    return cached

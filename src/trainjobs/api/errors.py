@@ -41,6 +41,7 @@ CODES: Mapping[type[errors.DomainError], tuple[int, str]] = {
     errors.NotFound: (404, "ModelArts.2775"),
     errors.LogFileNotFound: (404, "ModelArts.2818"),
     errors.StatusConflict: (409, "ModelArts.2796"),
+    errors.RateLimited: (429, "ModelArts.2799"),
 }
 
 # Failures the HTTP machinery itself reports.
@@ -117,7 +118,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
         status, code = CODES.get(type(exc), (500, UNEXPECTED_FAULT))
-        return _render(request, status, code, exc.message)
+        response = _render(request, status, code, exc.message)
+        if isinstance(exc, errors.RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

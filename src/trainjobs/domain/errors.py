@@ -93,3 +93,9 @@ class LogFileNotFound(DomainError):
 
 class StatusConflict(DomainError):
     """The operation is not allowed in the version's current status."""
+
+
+class RateLimited(DomainError):
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
