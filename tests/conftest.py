@@ -135,7 +135,12 @@ class Server:
         return f"/v1/{self.project_id}"
 
     def store(self) -> ObjectStore:
-        return ObjectStore.from_url(str(self.data_dir / "obs"))
+        return ObjectStore.from_url(str(self.data_dir / "obs")).for_project(self.project_id)
+
+    @property
+    def obs_dir(self) -> Path:
+        """Where this project's buckets lie on disk."""
+        return self.data_dir / "obs" / self.project_id
 
     def upload(self, local: Path, obs: str) -> None:
         self.store().upload(local, parse_obs_path(obs))

@@ -32,7 +32,46 @@ ROUTES = [
     pytest.param("POST", "/training-jobs/{job}/versions/{version}/stop", None, id="stop-version"),
     pytest.param("GET", "/job/resource-specs", None, id="resource-specs"),
     pytest.param("GET", "/job/ai-engines", None, id="ai-engines"),
+    pytest.param(
+        "GET", "/training-jobs/{job}/versions/{version}/log/file-names", None, id="log-files"
+    ),
+    pytest.param(
+        "GET", "/training-jobs/{job}/versions/{version}/aom-log?log_file=x", None, id="aom-log"
+    ),
+    pytest.param("GET", "/datasets", None, id="list-datasets"),
+    pytest.param(
+        "POST", "/datasets", {"dataset_name": "d", "data_url": "/b/"}, id="create-dataset"
+    ),
+    pytest.param(
+        "POST",
+        "/datasets/{dataset}/versions",
+        {"version_name": "v", "data_url": "/b/"},
+        id="add-dataset-version",
+    ),
 ]
+
+
+def test_the_route_table_covers_every_project_route(server: Server) -> None:
+    """Every /v1/{project_id} route of the service is in ROUTES, so none skips the checks."""
+    spec = httpx.get(f"{server.base}/openapi.json", timeout=30).json()
+    served = {
+        (method.upper(), path.removeprefix("/v1/{project_id}"))
+        for path, operations in spec["paths"].items()
+        if path.startswith("/v1/{project_id}")
+        for method in operations
+    }
+    listed = {
+        (
+            p.values[0],
+            str(p.values[1])
+            .split("?")[0]
+            .replace("{job}", "{job_id}")
+            .replace("{version}", "{version_id}"),
+        )
+        for p in ROUTES
+    }
+    listed = {(m, path.replace("{dataset}", "{dataset_id}")) for m, path in listed}
+    assert served == listed
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +136,9 @@ def send(
         body = {"job_name": unique_name(),
                 "config": {"worker_server_num": 1, "app_url": target["app_url"],
                            "boot_file_url": target["boot_file_url"], "spec_id": 1}}  # fmt: skip
-    url = f"/v1/{project_id}" + path.format(job=target["job_id"], version=target["version_id"])
+    url = f"/v1/{project_id}" + path.format(
+        job=target["job_id"], version=target["version_id"], dataset=target["job_id"]
+    )
     return client.request(method, url, json=body, headers=headers)
 
 
@@ -277,14 +318,18 @@ def test_another_project_lists_none_of_this_projects_jobs(
 
 def test_requests_past_the_rate_limit_get_429_with_retry_after(tmp_path: Path) -> None:
     server = Server(
-        tmp_path / "data", env={"TRAINJOBS_RATE_LIMIT_PER_S": "2", "TRAINJOBS_RATE_LIMIT_BURST": "5"}
+        tmp_path / "data",
+        env={"TRAINJOBS_RATE_LIMIT_PER_S": "2", "TRAINJOBS_RATE_LIMIT_BURST": "5"},
     ).start()
     try:
         codes = [server.client.get(f"{server.v1}/job/ai-engines").status_code for _ in range(12)]
         assert codes[:5] == [200] * 5 and 429 in codes
         refused = server.client.get(f"{server.v1}/job/ai-engines")
         body = assert_envelope(refused, 429, "ModelArts.2799")
-        assert int(refused.headers["Retry-After"]) >= 1 and "requests a second" in body["error_message"]
+        assert (
+            int(refused.headers["Retry-After"]) >= 1
+            and "requests a second" in body["error_message"]
+        )
         time.sleep(1.1)
         assert server.client.get(f"{server.v1}/job/ai-engines").status_code == 200
     finally:

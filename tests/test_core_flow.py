@@ -58,7 +58,7 @@ def test_version_runs_to_completion_with_parameters_and_outputs(server: Server) 
         {"label": "learning_rate", "value": "0.01"},
         {"label": "epochs", "value": "3"},
     ]
-    output = server.data_dir / "obs" / version["train_url"].strip("/") / "result.txt"
+    output = server.obs_dir / version["train_url"].strip("/") / "result.txt"
     assert output.read_text() == "0.01 3"
     assert "learning_rate 0.01 epochs 3" in server.log_text(
         created["job_id"], created["version_id"]

@@ -32,5 +32,5 @@ def test_digits_example_reports_its_models_metrics(server: Server) -> None:
     assert [m["metric_meta"]["class_id"] for m in metrics["metric"]] == list(range(10))
     total = metrics["total_metric"]["total_metric_values"]
     assert 0.9 < total["accuracy"] <= 1 and 0.9 < total["f1_score"] <= 1
-    model = Path(server.data_dir / "obs" / version["train_url"].strip("/") / "model.pkl")
+    model = Path(server.obs_dir / version["train_url"].strip("/") / "model.pkl")
     assert model.stat().st_size > 1000

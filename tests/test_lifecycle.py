@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -226,7 +227,7 @@ def test_crash_and_restart_adopts_live_runs_and_follows_them_to_the_end(
     log = server.log_text(job_id, version_id)
     assert log.count("before the crash") == 1 and log.count("after the crash") == 1
     assert "adopted" in log
-    assert (server.data_dir / "obs" / "kept" / "out" / "result").read_text() == "done"
+    assert (server.obs_dir / "kept" / "out" / "result").read_text() == "done"
     listed = server.client.get(f"{server.v1}/training-jobs/{job_id}/versions").json()
     assert listed["version_count"] == 1
     # the credentials survive a restart
@@ -246,9 +247,13 @@ def test_runs_that_end_while_the_server_is_down_keep_their_outcome(fresh_server:
     for pid in ok_pids[1:]:
         psutil.Process(pid).kill()
     os.kill(ok_pids[0], signal.SIGTERM)
-    worker_parents = [psutil.Process(p).parent() for p in bad_pids[:1]]
-    for proc in [*worker_parents, *map(psutil.Process, bad_pids)]:
-        if proc is not None:
+    doomed = []
+    for pid in bad_pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc = psutil.Process(pid)
+            doomed += [proc, *([proc.parent()] if pid == bad_pids[0] else [])]
+    for proc in doomed:
+        with contextlib.suppress(psutil.NoSuchProcess, AttributeError):
             proc.kill()
     assert _gone(ok_pids + bad_pids)
     server.start()

@@ -43,9 +43,12 @@ def test_contains_is_by_segment() -> None:
     assert not app.contains(parse_obs_path("/c/app/x.py"))
 
 
+PROJECT = "0123456789abcdef0123456789abcdef"
+
+
 def _obs(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*TRAINJOBS, "obs", *args, "--data-dir", str(data_dir)],
+        [*TRAINJOBS, "obs", *args, "--data-dir", str(data_dir), "--project-id", PROJECT],
         capture_output=True,
         text=True,
         timeout=60,
@@ -61,17 +64,17 @@ def test_obs_cp_and_ls_copy_folders_in_and_out(tmp_path: Path) -> None:
     up = _obs(data, "cp", str(src), "obs://bkt/app")
     assert up.returncode == 0, up.stderr
     assert "copied 2 file(s)" in up.stdout
-    assert (data / "obs" / "bkt" / "app" / "pkg" / "util.py").read_text() == "X = 1\n"
+    assert (data / "obs" / PROJECT / "bkt" / "app" / "pkg" / "util.py").read_text() == "X = 1\n"
     listing = _obs(data, "ls", "obs://bkt/app")
     assert "/bkt/app/train.py" in listing.stdout and "/bkt/app/pkg/" in listing.stdout
     down = _obs(data, "cp", "obs://bkt/app", str(tmp_path / "back"))
     assert down.returncode == 0, down.stderr
     assert (tmp_path / "back" / "pkg" / "util.py").read_text() == "X = 1\n"
     inside = _obs(data, "cp", "obs://bkt/app", "obs://bkt/copy")
-    assert inside.returncode == 0 and (data / "obs/bkt/copy/train.py").exists()
+    assert inside.returncode == 0 and (data / "obs" / PROJECT / "bkt/copy/train.py").exists()
     assert "/bkt" in _obs(data, "ls").stdout
     removed = _obs(data, "rm", "obs://bkt/copy")
-    assert removed.returncode == 0 and not (data / "obs/bkt/copy").exists()
+    assert removed.returncode == 0 and not (data / "obs" / PROJECT / "bkt/copy").exists()
 
 
 @pytest.mark.parametrize(
@@ -112,3 +115,28 @@ def test_store_sync_uploads_only_changes(tmp_path: Path) -> None:
     (out / "a").write_text("11")
     assert store.sync(out, target, state) == 2
     assert (tmp_path / "obs/b/out/a").read_text() == "11"
+
+
+def test_projects_cannot_reach_each_others_objects(tmp_path: Path) -> None:
+    root = ObjectStore.from_url(str(tmp_path / "obs"))
+    mine, theirs = root.for_project("a" * 32), root.for_project("b" * 32)
+    src = tmp_path / "f.txt"
+    src.write_text("secret")
+    mine.upload(src, parse_obs_path("/bkt/f.txt"))
+    assert mine.is_file(parse_obs_path("/bkt/f.txt"))
+    assert not theirs.exists(parse_obs_path("/bkt/f.txt"))
+    assert [e.path for e in theirs.buckets()] == []
+    with pytest.raises(ValueError):
+        root.for_project("../" + "a" * 29)
+
+
+def test_obs_cli_without_a_project_says_how_to_get_one(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*TRAINJOBS, "obs", "ls", "--data-dir", str(tmp_path / "nothing")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in __import__("os").environ.items() if k != "TRAINJOBS_PROJECT_ID"},
+    )
+    assert result.returncode == 3
+    assert "trainjobs serve" in result.stderr and "Traceback" not in result.stderr

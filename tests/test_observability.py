@@ -293,7 +293,7 @@ def test_data_is_staged_and_logs_uploaded(server: Server, tmp_path: Any) -> None
     )
     version = server.wait_status(created["job_id"], created["version_id"])
     assert version["status"] == 10, server.log_text(created["job_id"], created["version_id"])
-    obs = server.data_dir / "obs"
+    obs = server.obs_dir
     assert (obs / "results/sum/sum.txt").read_text() == "6"
     assert "sum 6" in (obs / f"results/logs/{created['job_name']}-V0001.0").read_text()
 
@@ -378,7 +378,7 @@ def test_long_run_publishes_outputs_and_logs_while_running(server: Server) -> No
     )
     created = server.create_job(script, train_url="/live/out/", log_url="/live/logs/")
     job_id, version_id = created["job_id"], created["version_id"]
-    obs = server.data_dir / "obs" / "live"
+    obs = server.obs_dir / "live"
     deadline = time.monotonic() + 30
     while not (obs / "out" / "checkpoint-1").exists():
         assert time.monotonic() < deadline, "the checkpoint was never published"

@@ -30,6 +30,7 @@ from trainjobs.executors.local import LocalExecutor
 from trainjobs.executors.machine import describe_machine
 from trainjobs.executors.sampler import Sampler
 from trainjobs.objectstore import ObjectStore
+from trainjobs.objectstore.store import adopt_unowned_buckets
 from trainjobs.settings import Settings
 from trainjobs.store.database import Database
 
@@ -81,7 +82,12 @@ class Services:
         recovered = runner.recover()
         if any(recovered.values()):
             log.warning("versions left active by a previous server: %s", recovered)
-        identity.bootstrap(db, settings.data_dir, settings.endpoint, settings.job_quota)
+        credentials = identity.bootstrap(
+            db, settings.data_dir, settings.endpoint, settings.job_quota
+        )
+        moved = adopt_unowned_buckets(store, credentials["project_id"])
+        if moved:
+            log.warning("buckets moved into the default project's namespace: %s", moved)
         jobs = JobService(db, store, catalog, runner, datasets)
         identities = identity.IdentityService(
             db, settings.token_lifetime_s, settings.signature_skew_s

@@ -23,7 +23,7 @@ def test_cp_ls_rm_round_trip(cli: Cli, server: Server, tmp_path: Path) -> None:
     cli("obs", "cp", f"obs://{bucket}/code", str(back))
     assert (back / "pkg" / "util.py").read_text() == "X = 1\n"
     cli("obs", "cp", f"obs://{bucket}/code/train.py", f"obs://{bucket}/copy/train.py")
-    assert (server.data_dir / "obs" / bucket / "copy" / "train.py").exists()
+    assert (server.obs_dir / bucket / "copy" / "train.py").exists()
     assert "removed" in cli("obs", "rm", f"obs://{bucket}/code").stdout
     missing = cli("obs", "ls", f"obs://{bucket}/code", code=1)
     assert "does not exist" in missing.stderr

@@ -65,5 +65,5 @@ def test_legacy_script_runs_with_only_the_imports_changed(server: Server, tmp_pa
         {"label": "lr", "value": "0.1"},
         {"label": "sleep", "value": "60"},
     ]
-    outputs = server.data_dir / "obs" / bucket / "output"
+    outputs = server.obs_dir / bucket / "output"
     assert (outputs / "result.txt").read_text() == "0.01"

@@ -22,7 +22,7 @@ def test_upload_file_lands_under_the_folder_by_name(
     local.write_text("hello")
     b = bucket()
     assert session.obs.upload_file(str(local), f"obs://{b}/dir1/") == f"/{b}/dir1/a.txt"
-    assert (server.data_dir / "obs" / b / "dir1" / "a.txt").read_text() == "hello"
+    assert (server.obs_dir / b / "dir1" / "a.txt").read_text() == "hello"
 
 
 def test_upload_dir_keeps_the_folders_name(
@@ -35,7 +35,7 @@ def test_upload_dir_keeps_the_folders_name(
     (local / "empty").mkdir()
     b = bucket()
     assert session.obs.upload_dir(local, f"obs://{b}/dir1/") == f"/{b}/dir1/ma-user/"
-    root = server.data_dir / "obs" / b / "dir1" / "ma-user"
+    root = server.obs_dir / b / "dir1" / "ma-user"
     assert (root / "top.txt").read_text() == "1" and (root / "sub" / "deep.txt").read_text() == "2"
     assert not (root / "empty").exists()  # empty folders are not created
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,9 @@ from rich.table import Table
 
 from trainjobs.objectstore import ObjectStore, ObsPath, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
-from trainjobs.objectstore.store import ObjectNotFound
+from trainjobs.objectstore.store import PROJECT_ID, ObjectNotFound
+from trainjobs.sdk.discovery import ENV_PROJECT_ID, read_credentials_file
+from trainjobs.sdk.errors import CredentialsNotFound
 from trainjobs.settings import DEFAULT_DATA_DIR, Settings
 
 app = typer.Typer(
@@ -26,10 +29,32 @@ DataDir = Annotated[
     Path,
     typer.Option(envvar="TRAINJOBS_DATA_DIR", help="The service's data folder."),
 ]
+ProjectId = Annotated[
+    str | None,
+    typer.Option(
+        help="The project whose objects to use (default: TRAINJOBS_PROJECT_ID, then the "
+        "data folder's credentials.json)."
+    ),
+]
 
 
-def _store(data_dir: Path) -> ObjectStore:
-    return ObjectStore.from_url(Settings.from_env(data_dir=data_dir).resolved_object_store_url)
+def _store(data_dir: Path, project_id: str | None) -> ObjectStore:
+    """The project's namespace of the store the service in ``data_dir`` uses."""
+    project = project_id or os.environ.get(ENV_PROJECT_ID) or ""
+    if not project:
+        try:
+            project = read_credentials_file(data_dir).get("project_id", "")
+        except CredentialsNotFound as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(3) from exc
+    if not PROJECT_ID.match(project):
+        err.print(
+            f"[red]error:[/red] no project to work in: {data_dir / 'credentials.json'} is missing "
+            "(start `trainjobs serve` once), or pass --project-id / set TRAINJOBS_PROJECT_ID"
+        )
+        raise typer.Exit(3)
+    root = ObjectStore.from_url(Settings.from_env(data_dir=data_dir).resolved_object_store_url)
+    return root.for_project(project)
 
 
 def _remote(text: str) -> ObsPath | None:
@@ -47,9 +72,10 @@ def cp(
     src: Annotated[str, typer.Argument(help="Local path or obs://bucket/key.")],
     dst: Annotated[str, typer.Argument(help="Local path or obs://bucket/key.")],
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    project_id: ProjectId = None,
 ) -> None:
     """Copy a file or a folder (recursively) into, out of, or within the store."""
-    store = _store(data_dir)
+    store = _store(data_dir, project_id)
     rsrc, rdst = _remote(src), _remote(dst)
     try:
         if rsrc is None and rdst is None:
@@ -76,9 +102,10 @@ def cp(
 def ls(
     path: Annotated[str, typer.Argument(help="obs://bucket/key")] = "",
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    project_id: ProjectId = None,
 ) -> None:
     """List a folder of the store (its buckets when no path is given)."""
-    store = _store(data_dir)
+    store = _store(data_dir, project_id)
     try:
         entries = store.ls(_remote(path) or parse_obs_path(path)) if path else store.buckets()
     except (ObjectNotFound, InvalidObsPath) as exc:
@@ -96,9 +123,10 @@ def ls(
 def rm(
     path: Annotated[str, typer.Argument(help="obs://bucket/key")],
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    project_id: ProjectId = None,
 ) -> None:
     """Remove a file or a folder (recursively) from the store."""
-    store = _store(data_dir)
+    store = _store(data_dir, project_id)
     try:
         target = _remote(path) or parse_obs_path(path)
         store.rm(target)

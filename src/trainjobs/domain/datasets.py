@@ -47,7 +47,7 @@ class DatasetService:
             return None
         return DatasetVersion(dataset_id, row.dataset_name, row.id, row.version_name, row.data_url)
 
-    def _check(self, name: str, data_url: str, what: str) -> None:
+    def _check(self, project_id: str, name: str, data_url: str, what: str) -> None:
         if not NAME.match(name):
             raise errors.InvalidParameter(
                 f"{what} '{name}' must be 1-64 letters, digits, '_' or '-'"
@@ -56,7 +56,7 @@ class DatasetService:
             path = parse_obs_path(data_url)
         except InvalidObsPath as exc:
             raise errors.InvalidStorePath(f"data_url: {exc}") from exc
-        if not self.store.exists(path):
+        if not self.store.for_project(project_id).exists(path):
             raise errors.InvalidStorePath(
                 f"data_url {data_url} does not exist in the object store; upload the data first"
             )
@@ -64,8 +64,8 @@ class DatasetService:
     def create(
         self, project_id: str, dataset_name: str, version_name: str, data_url: str
     ) -> DatasetVersion:
-        self._check(dataset_name, data_url, "dataset_name")
-        self._check(version_name, data_url, "version_name")
+        self._check(project_id, dataset_name, data_url, "dataset_name")
+        self._check(project_id, version_name, data_url, "version_name")
         dataset_id, version_id = str(uuid.uuid4()), str(uuid.uuid4())
         try:
             with self.db.write() as conn:
@@ -82,7 +82,7 @@ class DatasetService:
     def add_version(
         self, project_id: str, dataset_id: str, version_name: str, data_url: str
     ) -> DatasetVersion:
-        self._check(version_name, data_url, "version_name")
+        self._check(project_id, version_name, data_url, "version_name")
         version_id = str(uuid.uuid4())
         try:
             with self.db.write() as conn:

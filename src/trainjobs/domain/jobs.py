@@ -220,19 +220,20 @@ class JobService:
                 f"{demand.memory_gib:g} GiB and {demand.gpus} GPU(s); the pool has "
                 f"{capacity.cores} core(s), {capacity.memory_gib:g} GiB and {capacity.gpus} GPU(s)"
             )
-        self._check_code_exists(resolved.config)
+        self._check_code_exists(self.store.for_project(project_id), resolved.config)
         return resolved
 
-    def _check_code_exists(self, config: configs.VersionConfig) -> None:
+    @staticmethod
+    def _check_code_exists(store: ObjectStore, config: configs.VersionConfig) -> None:
         if not config.app_url:
             return
         app = parse_obs_path(config.app_url)
-        if not self.store.is_dir(app):
+        if not store.is_dir(app):
             raise errors.InvalidCodeDir(
                 f"code folder {config.app_url} does not exist in the object store; "
                 "upload it first (trainjobs obs cp)"
             )
-        if not self.store.is_file(parse_obs_path(config.boot_file_url)):
+        if not store.is_file(parse_obs_path(config.boot_file_url)):
             raise errors.InvalidBootFile(
                 f"boot file {config.boot_file_url} does not exist in the object store"
             )

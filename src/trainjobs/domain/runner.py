@@ -65,6 +65,7 @@ class _Run:
     metrics_complaint: str = ""
     synced: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     over_memory: str = ""  # why the service ended the run, when it held it to its spec
+    store: ObjectStore | None = None  # the version's project's namespace
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,7 @@ class Runner:
         if loaded is None:
             return
         row, job, log_paths = loaded
+        run.store = self.store.for_project(job.project_id)
         paths = self.paths(row.id)
         for p in log_paths:
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -345,7 +347,8 @@ class Runner:
         if loaded is None:
             run.handle.stop(grace_s=0)
             return
-        row, _job, log_paths = loaded
+        row, job, log_paths = loaded
+        run.store = self.store.for_project(job.project_id)
         self.scheduler.reserve(row.id, _demand(row))
         try:
             self._follow_adopted_row(run, row, log_paths)
@@ -485,9 +488,10 @@ class Runner:
 
     # -- staging and publishing ------------------------------------------------
 
-    def _download(self, url: str, target: Path, what: str) -> int:
+    @staticmethod
+    def _download(store: ObjectStore, url: str, target: Path, what: str) -> int:
         try:
-            return self.store.download(parse_obs_path(url), target)
+            return store.download(parse_obs_path(url), target)
         except (InvalidObsPath, ObjectNotFound) as exc:
             raise StagingError(f"{what} {url}: {exc}") from exc
         except OSError as exc:
@@ -512,13 +516,14 @@ class Runner:
         return urls
 
     def _stage(self, project_id: str, row: sa.Row, paths: RunPaths, log0: Path) -> None:
+        store = self.store.for_project(project_id)
         for folder in (paths.code, paths.data, paths.output):
             folder.mkdir(parents=True, exist_ok=True)
         if row.app_url:
-            count = self._download(row.app_url, paths.code, "code folder")
+            count = self._download(store, row.app_url, paths.code, "code folder")
             self._note(log0, f"staged {count} code file(s) from {row.app_url}")
         for url in self._data_urls(project_id, row):
-            count = self._download(url, paths.data, "data folder")
+            count = self._download(store, url, paths.data, "data folder")
             self._note(log0, f"staged {count} data file(s) from {url}")
 
     def _run_spec(
@@ -585,14 +590,16 @@ class Runner:
 
     def _publish(self, run: _Run, row: sa.Row, paths: RunPaths, log_paths: list[Path]) -> str:
         """Upload new or changed outputs and logs; the reason it failed, or ""."""
+        store = run.store
+        assert store is not None  # set when the run is loaded
         try:
             if row.train_url:
                 state = run.synced.setdefault("output", {})
-                self.store.sync(paths.output, parse_obs_path(row.train_url), state)
+                store.sync(paths.output, parse_obs_path(row.train_url), state)
             if row.log_url:
                 state = run.synced.setdefault("logs", {})
                 names = {p.name for p in log_paths}
-                self.store.sync(paths.logs, parse_obs_path(row.log_url), state, only=names)
+                store.sync(paths.logs, parse_obs_path(row.log_url), state, only=names)
         except (OSError, InvalidObsPath) as exc:
             message = f"uploading results failed: {exc}"
             self._note(log_paths[0], message)

@@ -1,12 +1,14 @@
 """The object store: copy folders and files between OBS paths and local disk.
 
 The filesystem is any fsspec implementation whose paths read ``bucket/key``:
-a folder on disk (the embedded default) or an S3-compatible store.
+a folder on disk (the embedded default) or an S3-compatible store. The service
+and its clients see one project's namespace at a time (``for_project``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,8 @@ from fsspec.implementations.dirfs import DirFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from trainjobs.objectstore.paths import ObsPath
+
+PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class ObjectNotFound(FileNotFoundError):
@@ -43,6 +47,14 @@ class ObjectStore:
         root = Path(rest if rest else url)
         root.mkdir(parents=True, exist_ok=True)
         return cls(DirFileSystem(path=str(root.resolve()), fs=LocalFileSystem()))
+
+    def for_project(self, project_id: str) -> ObjectStore:
+        """The project's own namespace: its buckets live in a folder named after it,
+        so no path of one project can name another's objects."""
+        if not PROJECT_ID.match(project_id):
+            raise ValueError(f"{project_id!r} is not a project id")
+        self.fs.makedirs(project_id, exist_ok=True)
+        return ObjectStore(DirFileSystem(path=project_id, fs=self.fs))
 
     def exists(self, path: ObsPath) -> bool:
         return bool(self.fs.exists(path.fs_path))
@@ -169,3 +181,17 @@ class ObjectStore:
             self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
             self.fs.cp_file(fs_path, target)
         return len(files)
+
+
+def adopt_unowned_buckets(root: ObjectStore, project_id: str) -> list[str]:
+    """Move buckets left at the top of a store (from before namespaces existed)
+    into ``project_id``'s namespace; return their names."""
+    moved = []
+    for entry in root.buckets():
+        name = entry.path.strip("/")
+        if PROJECT_ID.match(name):
+            continue
+        root.fs.makedirs(project_id, exist_ok=True)
+        root.fs.mv(name, f"{project_id}/{name}", recursive=True)
+        moved.append(name)
+    return moved

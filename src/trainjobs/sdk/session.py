@@ -54,7 +54,10 @@ class Session:
         self.region_name = region_name or defaults.get("region_name") or DEFAULT_REGION
         self.poll_interval_s = poll_interval_s
         self.client = ApiClient(self.credentials, timeout_s=timeout_s)
-        self.obs = Obs(defaults.get("obs_endpoint") or self.credentials.object_store_url)
+        self.obs = Obs(
+            defaults.get("obs_endpoint") or self.credentials.object_store_url,
+            self.credentials.project_id,
+        )
 
     @classmethod
     def set_endpoint(
