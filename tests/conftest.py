@@ -74,6 +74,7 @@ class Server:
         self.client = httpx.Client(timeout=30)
 
     def start(self) -> Server:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         for _attempt in range(3):
             self.port = free_port()
             self.log = open(self.data_dir.parent / f"serve-{self.port}.log", "wb")  # noqa: SIM115

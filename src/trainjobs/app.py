@@ -77,11 +77,14 @@ class Services:
             datasets,
             settings.sync_period_s,
             Scheduler(capacity),
+            settings.heartbeat_s,
+            settings.dead_after_s,
         )
         runner.start()
         recovered = runner.recover()
         if any(recovered.values()):
             log.warning("versions left active by a previous server: %s", recovered)
+        runner.start_membership()
         credentials = identity.bootstrap(
             db, settings.data_dir, settings.endpoint, settings.job_quota
         )

@@ -32,6 +32,8 @@ class Settings:
     capacity_cores: int = 0
     capacity_memory_gib: float = 0.0
     capacity_gpus: int = -1
+    heartbeat_s: float = 5.0
+    dead_after_s: float = 30.0  # a server whose heartbeat is older is taken over
     rate_limit_per_s: float = 1000.0  # per token or access key; 0 turns it off
     rate_limit_burst: float = 2000.0
     token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S
@@ -55,6 +57,8 @@ class Settings:
             "capacity_cores": int(env.get("TRAINJOBS_CAPACITY_CORES", 0)),
             "capacity_memory_gib": float(env.get("TRAINJOBS_CAPACITY_MEMORY_GIB", 0)),
             "capacity_gpus": int(env.get("TRAINJOBS_CAPACITY_GPUS", -1)),
+            "heartbeat_s": float(env.get("TRAINJOBS_HEARTBEAT_S", 5.0)),
+            "dead_after_s": float(env.get("TRAINJOBS_DEAD_AFTER_S", 30.0)),
             "rate_limit_per_s": float(env.get("TRAINJOBS_RATE_LIMIT_PER_S", 1000.0)),
             "rate_limit_burst": float(env.get("TRAINJOBS_RATE_LIMIT_BURST", 2000.0)),
             "token_lifetime_s": float(

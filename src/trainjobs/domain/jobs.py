@@ -289,6 +289,7 @@ class JobService:
                     nas_type="nfs",
                 )
         values["snapshot"] = snapshot(values, resource_id)
+        values["owner"] = self.runner.server_id
         return q.insert_version(conn, **values), number
 
     def create_version(
@@ -398,12 +399,13 @@ class JobService:
                         q.transition(conn, version_id, Status.KILLING)
                 except q.IllegalTransition:
                     continue
-            if not self.runner.request_stop(version_id) and status != Status.INIT:
-                # Nothing here runs it any more: the stop is already complete.
-                with self.db.write() as conn, contextlib.suppress(q.IllegalTransition):
-                    q.transition(
-                        conn, version_id, Status.KILLED, failure_reason="stopped on request"
-                    )
+            if self.runner.request_stop(version_id) or status == Status.INIT:
+                return
+            if row.owner != self.runner.server_id and self.runner.owner_is_alive(row.owner):
+                return  # the server that runs it sees the request and stops it
+            # Nothing runs it any more: the stop is already complete.
+            with self.db.write() as conn, contextlib.suppress(q.IllegalTransition):
+                q.transition(conn, version_id, Status.KILLED, failure_reason="stopped on request")
             return
         raise errors.StatusConflict(f"version {version_id} changed status repeatedly; try again")
 

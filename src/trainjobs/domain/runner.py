@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import socket
 import threading
@@ -28,18 +29,22 @@ from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.metrics import normalize_model_metrics
 from trainjobs.domain.scheduler import Cancelled, Grant, Resources, Scheduler, demand_of
 from trainjobs.domain.statuses import ACTIVE, Status
-from trainjobs.executors.base import Executor, RunHandle, RunSpec, WorkerSpec
+from trainjobs.executors import processes
+from trainjobs.executors.base import Executor, ProcessRef, RunHandle, RunSpec, WorkerSpec
 from trainjobs.executors.sampler import Sampler, Series
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
 from trainjobs.objectstore.store import ObjectNotFound
 from trainjobs.report import MODEL_METRICS_FILE
 from trainjobs.store import jobs as q
+from trainjobs.store import servers as qs
 from trainjobs.store.database import Database
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 10.0
+HEARTBEAT_S = 5.0
+DEAD_AFTER_S = 30.0  # a heartbeat older than this: the server is dead
 OUTPUT_SYNC_PERIOD_S = 60.0
 NO_CONTAINER_NOTE = (
     "no container runtime is configured: user_command runs on the host, "
@@ -114,6 +119,8 @@ class Runner:
         datasets: DatasetService | None = None,
         sync_period_s: float = OUTPUT_SYNC_PERIOD_S,
         scheduler: Scheduler | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
+        dead_after_s: float = DEAD_AFTER_S,
     ) -> None:
         self.db = db
         self.store = store
@@ -126,12 +133,72 @@ class Runner:
         self.datasets = datasets
         self.sync_period_s = sync_period_s
         self.scheduler = scheduler or Scheduler(Resources(os.cpu_count() or 1, 1e9, 0))
+        # Several servers may share one database: each runs the versions it owns.
+        self.server_id = secrets.token_hex(16)
+        self.heartbeat_s = heartbeat_s
+        self.dead_after_s = dead_after_s
+        self._stopping = threading.Event()
+        self._membership: threading.Thread | None = None
         self.sampler = sampler or Sampler()
         self.sampler.on_sample = self._store_live_metrics
         self.sampler.on_over_memory = self._over_memory
 
     def start(self) -> None:
+        me = processes.create_time(os.getpid())
+        with self.db.write() as conn:
+            qs.register(conn, self.server_id, socket.gethostname(), os.getpid(), me, now_ms())
         self.sampler.start()
+
+    def start_membership(self) -> None:
+        """Heartbeats, watching owned versions for requests from other servers, and
+        taking over the versions of servers that died."""
+        self._membership = threading.Thread(
+            target=self._membership_loop, name="membership", daemon=True
+        )
+        self._membership.start()
+
+    def _membership_loop(self) -> None:
+        while not self._stopping.wait(self.heartbeat_s):
+            try:
+                with self.db.write() as conn:
+                    qs.heartbeat(conn, self.server_id, now_ms())
+                self._watch_owned()
+                self.recover()
+            except Exception:  # membership must outlive a passing database error
+                log.exception("server membership pass failed")
+
+    def _watch_owned(self) -> None:
+        """Act on stops and deletes that other servers recorded for versions run here."""
+        with self._lock:
+            runs = dict(self._runs)
+        if not runs:
+            return
+        with self.db.read() as conn:
+            statuses = qs.watch(conn, self.server_id, runs)
+        for version_id, run in runs.items():
+            status = statuses.get(version_id)
+            if status is None:
+                self.request_stop(version_id, deleted=True)
+            elif status in (Status.KILLING, Status.CANCELED) and not run.cancelled:
+                self.request_stop(version_id)
+
+    def owner_is_alive(self, owner: str) -> bool:
+        """Whether the server that owns a version runs and could act on it."""
+        if owner == self.server_id:
+            return True
+        with self.db.read() as conn:
+            found = {row.id: row for row in qs.all_servers(conn)}
+        row = found.get(owner)
+        return row is not None and not self._is_dead(row)
+
+    def _is_dead(self, row: sa.Row) -> bool:
+        if now_ms() - row.heartbeat_at > self.dead_after_s * 1000:
+            return True
+        # On this machine a crashed server is known dead at once, without waiting
+        # for its heartbeat to age.
+        if row.host == socket.gethostname():
+            return processes.find(ProcessRef(row.pid, row.pid_create_time)) is None
+        return False
 
     def paths(self, version_id: int) -> RunPaths:
         return RunPaths(self.runs_dir / str(version_id))
@@ -188,10 +255,16 @@ class Runner:
         for run in runs:
             if run.thread is not None:
                 run.thread.join(timeout=timeout_s)
+        self._stopping.set()
+        if self._membership is not None:
+            self._membership.join(timeout=timeout_s)
         self.sampler.stop()
+        with self.db.write() as conn:
+            qs.unregister(conn, self.server_id)
 
     def recover(self) -> dict[str, int]:
-        """At start: pick up what a previous server left active.
+        """Pick up what dead servers left active (at start, and whenever a server
+        sharing the database dies).
 
         Running versions whose workers are still alive (or ended while no
         server watched, leaving their exit codes) are adopted and followed to
@@ -199,7 +272,16 @@ class Runner:
         LOST, their stray processes ended first.
         """
         with self.db.read() as conn:
-            stale = q.versions_in(conn, ACTIVE)
+            servers = qs.all_servers(conn)
+            owners = qs.owners_of_active(conn, [int(x) for x in ACTIVE])
+        alive = {r.id for r in servers if r.id == self.server_id or not self._is_dead(r)}
+        dead = (owners | {r.id for r in servers}) - alive
+        if not dead:
+            return {"adopted": 0, "restarted": 0, "lost": 0}
+        with self.db.write() as conn:
+            claimed = qs.claim(conn, dead, self.server_id, [int(x) for x in ACTIVE])
+            qs.forget(conn, dead)
+            stale = [row for vid in claimed if (row := q.get_version_by_id(conn, vid))]
         counts = {"adopted": 0, "restarted": 0, "lost": 0}
         for row in stale:
             status = Status(row.status)

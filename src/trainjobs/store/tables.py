@@ -181,12 +181,28 @@ versions = sa.Table(
     # The version's fields that never change after creation, as one JSON object
     # rendered once: a listing splices it instead of rebuilding ~40 fields a row.
     sa.Column("snapshot", sa.Text, nullable=False, server_default=""),
+    # The server that runs the version; another takes it over when this one dies.
+    sa.Column("owner", sa.String(32), nullable=False, server_default=""),
     sa.UniqueConstraint("job_id", "number", name="uq_versions_job_number"),
     sqlite_autoincrement=True,
 )
 # Newest-first pages of one job walk this index and touch only the page's rows.
 sa.Index("ix_versions_job_id", versions.c.job_id, versions.c.id)
 sa.Index("ix_versions_status", versions.c.status)
+sa.Index("ix_versions_owner_status", versions.c.owner, versions.c.status)
+
+# The servers sharing this database, each with a heartbeat; a server whose
+# heartbeat stops is dead, and its versions are taken over.
+servers = sa.Table(
+    "servers",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("pid_create_time", sa.Float, nullable=False),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("heartbeat_at", sa.BigInteger, nullable=False),
+)
 
 datasets = sa.Table(
     "datasets",
