@@ -34,7 +34,6 @@ def logs(
         str | None,
         typer.Option(
             "--file",
-            "-f",
             help="Log file to read, as --list shows them.",
             show_default="the first worker's, <job>-<version>.0",
         ),
