@@ -8,14 +8,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from trainjobs.objectstore import ObjectStore, ObsPath, parse_obs_path
+from trainjobs.objectstore import ObjectStore, ObsPath, location, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
-from trainjobs.objectstore.store import PROJECT_ID, ObjectNotFound
+from trainjobs.objectstore.store import PROJECT_ID, StoreUnavailable
 from trainjobs.sdk.discovery import ENV_PROJECT_ID, read_credentials_file
 from trainjobs.sdk.errors import CredentialsNotFound
-from trainjobs.settings import DEFAULT_DATA_DIR, Settings
+from trainjobs.settings import DEFAULT_DATA_DIR
 
 app = typer.Typer(
     help="Copy, list and remove objects. Store paths are written obs://bucket/key "
@@ -53,7 +54,12 @@ def _store(data_dir: Path, project_id: str | None) -> ObjectStore:
             "(start `trainjobs serve` once), or pass --project-id / set TRAINJOBS_PROJECT_ID"
         )
         raise typer.Exit(3)
-    root = ObjectStore.from_url(Settings.from_env(data_dir=data_dir).resolved_object_store_url)
+    where = location.for_clients(data_dir)
+    try:
+        root = ObjectStore.from_url(where.url, endpoint=where.endpoint)
+    except (StoreUnavailable, ValueError) as exc:
+        err.print(f"[red]error:[/red] object store {escape(where.url)}: {escape(str(exc))}")
+        raise typer.Exit(3) from exc
     return root.for_project(project)
 
 
@@ -92,7 +98,7 @@ def cp(
         else:
             assert rsrc is not None and rdst is not None
             count = store.copy(rsrc, rdst)
-    except ObjectNotFound as exc:
+    except OSError as exc:  # not found, and a remote store's refusals
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     console.print(f"copied {count} file(s): {src} -> {dst}")
@@ -108,7 +114,7 @@ def ls(
     store = _store(data_dir, project_id)
     try:
         entries = store.ls(_remote(path) or parse_obs_path(path)) if path else store.buckets()
-    except (ObjectNotFound, InvalidObsPath) as exc:
+    except (OSError, InvalidObsPath) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     table = Table("path", "size", box=None)
@@ -130,7 +136,7 @@ def rm(
     try:
         target = _remote(path) or parse_obs_path(path)
         store.rm(target)
-    except (ObjectNotFound, InvalidObsPath) as exc:
+    except (OSError, InvalidObsPath) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     console.print(f"removed {path}")

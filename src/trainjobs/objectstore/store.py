@@ -1,8 +1,12 @@
 """The object store: copy folders and files between OBS paths and local disk.
 
 The filesystem is any fsspec implementation whose paths read ``bucket/key``:
-a folder on disk (the embedded default) or an S3-compatible store. The service
-and its clients see one project's namespace at a time (``for_project``).
+a folder on disk (the embedded default) or an S3-compatible store (OBS, MinIO,
+Ceph), rooted at one real bucket and an optional prefix. The service and its
+clients see one project's namespace at a time (``for_project``).
+
+Only a local disk has folders of its own; elsewhere a folder is the prefix of
+the keys under it. What differs is handled here, so callers never ask.
 """
 
 from __future__ import annotations
@@ -21,10 +25,21 @@ from fsspec.implementations.local import LocalFileSystem
 from trainjobs.objectstore.paths import ObsPath
 
 PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
+S3_SCHEMES = ("s3", "s3a", "obs")  # OBS speaks the S3 protocol
+# Huawei's tools name the same credentials differently (s3fs argument -> variable).
+OBS_CREDENTIAL_ENV = {
+    "key": "OBS_ACCESS_KEY_ID",
+    "secret": "OBS_SECRET_ACCESS_KEY",
+    "token": "OBS_SECURITY_TOKEN",
+}
 
 
 class ObjectNotFound(FileNotFoundError):
     pass
+
+
+class StoreUnavailable(RuntimeError):
+    """The configured store cannot be used: a missing client library, bucket or permission."""
 
 
 @dataclass(frozen=True)
@@ -39,22 +54,57 @@ class ObjectStore:
         self.fs = fs
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> ObjectStore:
-        """``s3://`` (and other fsspec protocols) or a local folder."""
-        protocol, _, rest = url.partition("://")
-        if rest and protocol != "file":
-            return cls(fsspec.filesystem(protocol, **options))
-        root = Path(rest if rest else url)
-        root.mkdir(parents=True, exist_ok=True)
-        return cls(DirFileSystem(path=str(root.resolve()), fs=LocalFileSystem()))
+    def from_url(cls, url: str, endpoint: str = "", **options: Any) -> ObjectStore:
+        """A local folder, ``s3://BUCKET[/PREFIX]`` (``endpoint``: the S3 service's
+        URL; credentials from the environment) or another fsspec URL."""
+        protocol, sep, rest = url.partition("://")
+        if not sep or protocol == "file":
+            root = Path(rest if sep else url)
+            root.mkdir(parents=True, exist_ok=True)
+            return cls(DirFileSystem(path=str(root.resolve()), fs=LocalFileSystem()))
+        prefix = rest.strip("/")
+        if protocol.lower() in S3_SCHEMES:
+            if not prefix:
+                raise StoreUnavailable(
+                    f"{url!r} names no bucket: write s3://BUCKET or s3://BUCKET/PREFIX"
+                )
+            base = _s3_filesystem(endpoint, options)
+        else:
+            base = fsspec.filesystem(protocol, **options)
+        return cls(DirFileSystem(path=prefix, fs=base))
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the store is a folder on this machine's disk."""
+        return isinstance(_innermost(self.fs)[0], LocalFileSystem)
+
+    def check(self) -> None:
+        """Raise ``StoreUnavailable`` if the store's bucket cannot be reached, so a
+        misconfigured server refuses to start instead of failing its first version."""
+        base, root = _innermost(self.fs)
+        if "s3" not in _protocols(base):
+            return
+        bucket = root.split("/", 1)[0]
+        try:
+            base.info(bucket)
+        except FileNotFoundError as exc:
+            raise StoreUnavailable(f"bucket {bucket!r} does not exist at the endpoint") from exc
+        except Exception as exc:
+            raise StoreUnavailable(f"bucket {bucket!r} cannot be reached: {exc}") from exc
 
     def for_project(self, project_id: str) -> ObjectStore:
         """The project's own namespace: its buckets live in a folder named after it,
         so no path of one project can name another's objects."""
         if not PROJECT_ID.match(project_id):
             raise ValueError(f"{project_id!r} is not a project id")
-        self.fs.makedirs(project_id, exist_ok=True)
+        self._makedirs(project_id)
         return ObjectStore(DirFileSystem(path=project_id, fs=self.fs))
+
+    def _makedirs(self, fs_path: str) -> None:
+        # Elsewhere a folder exists once a key lies under it; s3fs would spend a
+        # request per call to learn that (and create a missing real bucket).
+        if self.is_local:
+            self.fs.makedirs(fs_path, exist_ok=True)
 
     def exists(self, path: ObsPath) -> bool:
         return bool(self.fs.exists(path.fs_path))
@@ -136,8 +186,7 @@ class ObjectStore:
         return count
 
     def _put(self, source: Path, fs_path: str) -> None:
-        parent = fs_path.rsplit("/", 1)[0]
-        self.fs.makedirs(parent, exist_ok=True)
+        self._makedirs(fs_path.rsplit("/", 1)[0])
         self.fs.put_file(str(source), fs_path)
 
     def ls(self, path: ObsPath) -> list[Entry]:
@@ -161,16 +210,23 @@ class ObjectStore:
         self.fs.rm(path.fs_path, recursive=True)
 
     def buckets(self) -> list[Entry]:
-        return [
-            Entry(path="/" + str(info["name"]).strip("/"), size=0, is_dir=True)
-            for info in self.fs.ls("", detail=True)
-            if info.get("type") == "directory"
-        ]
+        try:
+            listing = self.fs.ls("", detail=True)
+        except FileNotFoundError:
+            return []  # on S3 a namespace with no objects yet is no prefix at all
+        return sorted(
+            (
+                Entry(path="/" + str(info["name"]).strip("/"), size=0, is_dir=True)
+                for info in listing
+                if info.get("type") == "directory"
+            ),
+            key=lambda e: e.path,
+        )
 
     def copy(self, src: ObsPath, dst: ObsPath) -> int:
         """Copy within the store: a file to ``dst``, or a folder's contents under it."""
         if self.is_file(src):
-            self.fs.makedirs(dst.fs_path.rsplit("/", 1)[0], exist_ok=True)
+            self._makedirs(dst.fs_path.rsplit("/", 1)[0])
             self.fs.cp_file(src.fs_path, dst.fs_path)
             return 1
         if not self.is_dir(src):
@@ -178,7 +234,7 @@ class ObjectStore:
         files = self._files_under(src)
         for fs_path, rel in files:
             target = f"{dst.fs_path}/{rel}"
-            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            self._makedirs(target.rsplit("/", 1)[0])
             self.fs.cp_file(fs_path, target)
         return len(files)
 
@@ -186,6 +242,11 @@ class ObjectStore:
 def adopt_unowned_buckets(root: ObjectStore, project_id: str) -> list[str]:
     """Move buckets left at the top of a store (from before namespaces existed)
     into ``project_id``'s namespace; return their names."""
+    if not root.is_local:
+        # Stores other than a folder came after namespaces, so nothing there
+        # predates them; and on S3 a move is a copy and a delete of every object,
+        # which would also sweep up whatever else shares the bucket.
+        return []
     moved = []
     for entry in root.buckets():
         name = entry.path.strip("/")
@@ -195,3 +256,45 @@ def adopt_unowned_buckets(root: ObjectStore, project_id: str) -> list[str]:
         root.fs.mv(name, f"{project_id}/{name}", recursive=True)
         moved.append(name)
     return moved
+
+
+def _s3_filesystem(endpoint: str, options: dict[str, Any]) -> fsspec.AbstractFileSystem:
+    try:
+        from s3fs import S3FileSystem
+    except ImportError as exc:
+        raise StoreUnavailable(
+            "an s3:// object store needs s3fs: pip install 'trainjobs[s3]'"
+        ) from exc
+    # Other processes (the CLI, the SDK, other servers) write to the same
+    # bucket, so a cached listing would hide their objects.
+    kwargs: dict[str, Any] = {"use_listings_cache": False}
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint
+    kwargs.update(_credentials_from_env())
+    kwargs.update(options)
+    return S3FileSystem(**kwargs)
+
+
+def _credentials_from_env() -> dict[str, str]:
+    """The OBS-named keys, when the AWS ones are absent; botocore reads the AWS
+    ones itself, along with its profiles and instance roles."""
+    if os.environ.get("AWS_ACCESS_KEY_ID"):
+        return {}
+    found = {arg: os.environ.get(name, "") for arg, name in OBS_CREDENTIAL_ENV.items()}
+    if not (found["key"] and found["secret"]):
+        return {}
+    return {arg: value for arg, value in found.items() if value}
+
+
+def _innermost(fs: fsspec.AbstractFileSystem) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem under the ``DirFileSystem`` layers, and the path they root at
+    (without its leading "/": it names an S3 bucket first)."""
+    parts: list[str] = []
+    while isinstance(fs, DirFileSystem):
+        parts.insert(0, str(fs.path).strip("/"))
+        fs = fs.fs
+    return fs, "/".join(p for p in parts if p)
+
+
+def _protocols(fs: fsspec.AbstractFileSystem) -> tuple[str, ...]:
+    return (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)

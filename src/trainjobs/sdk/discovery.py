@@ -14,8 +14,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainjobs.objectstore import location
 from trainjobs.sdk.errors import CredentialsNotFound
-from trainjobs.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
+from trainjobs.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT
 
 CREDENTIALS_FILE = "credentials.json"
 ENV_ENDPOINT = "TRAINJOBS_ENDPOINT"
@@ -34,8 +35,14 @@ class Credentials:
 
     @property
     def object_store_url(self) -> str:
-        """The object store the service in this data dir uses (``<data-dir>/obs`` by default)."""
-        return Settings.from_env(data_dir=self.data_dir).resolved_object_store_url
+        """The object store the service in this data dir uses (``<data-dir>/obs`` by default;
+        see ``trainjobs.objectstore.location``)."""
+        return location.for_clients(self.data_dir).url
+
+    @property
+    def obs_endpoint(self) -> str:
+        """The S3 endpoint of that store; "" for a local one."""
+        return location.for_clients(self.data_dir).endpoint
 
 
 def data_dir_from_env(data_dir: str | os.PathLike[str] | None = None) -> Path:

@@ -23,16 +23,17 @@ PathLike = str | os.PathLike[str]
 
 
 class Obs:
-    def __init__(self, object_store_url: str, project_id: str) -> None:
+    def __init__(self, object_store_url: str, project_id: str, endpoint: str = "") -> None:
         self.object_store_url = object_store_url
         self.project_id = project_id
+        self.endpoint = endpoint  # an S3-compatible store's URL
         self._store: ObjectStore | None = None
 
     @property
     def store(self) -> ObjectStore:
         # Opened on first use, so a Session that never touches storage costs nothing.
         if self._store is None:
-            root = ObjectStore.from_url(self.object_store_url)
+            root = ObjectStore.from_url(self.object_store_url, endpoint=self.endpoint)
             self._store = root.for_project(self.project_id)
         return self._store
 

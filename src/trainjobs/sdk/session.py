@@ -57,6 +57,7 @@ class Session:
         self.obs = Obs(
             defaults.get("obs_endpoint") or self.credentials.object_store_url,
             self.credentials.project_id,
+            self.credentials.obs_endpoint,
         )
 
     @classmethod
