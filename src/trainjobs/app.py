@@ -56,7 +56,9 @@ class Services:
         settings.runs_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         db.migrate()
-        store = ObjectStore.from_url(settings.resolved_object_store_url)
+        store = ObjectStore.from_url(
+            settings.resolved_object_store_url, endpoint=settings.obs_endpoint
+        )
         machine = describe_machine()
         catalog = load_catalog(settings.data_dir, machine)
         capacity = Resources(

@@ -22,7 +22,8 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     database_url: str = ""  # "": SQLite in the data dir
-    object_store_url: str = ""  # "": a folder in the data dir
+    object_store_url: str = ""  # "": a folder in the data dir; or s3://BUCKET[/PREFIX]
+    obs_endpoint: str = ""  # the S3-compatible service's URL (OBS, MinIO, Ceph)
     job_quota: int = DEFAULT_JOB_QUOTA
     stop_grace_s: float = 10.0
     metrics_period_s: float = 1.0
@@ -50,6 +51,7 @@ class Settings:
         values: dict[str, object] = {
             "database_url": env.get("TRAINJOBS_DATABASE_URL", ""),
             "object_store_url": env.get("TRAINJOBS_OBJECT_STORE_URL", ""),
+            "obs_endpoint": env.get("TRAINJOBS_OBS_ENDPOINT", ""),
             "job_quota": int(env.get("TRAINJOBS_JOB_QUOTA", DEFAULT_JOB_QUOTA)),
             "stop_grace_s": float(env.get("TRAINJOBS_STOP_GRACE_S", 10.0)),
             "metrics_period_s": float(env.get("TRAINJOBS_METRICS_PERIOD_S", 1.0)),

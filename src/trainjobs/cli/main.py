@@ -10,6 +10,8 @@ import typer
 from trainjobs.cli import catalog, jobs, logs, obs, versions
 from trainjobs.cli import identity as identity_cli
 from trainjobs.cli.output import EXIT_CODES_HELP
+from trainjobs.objectstore import ObjectStore, location
+from trainjobs.objectstore.store import StoreUnavailable
 from trainjobs.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
 
 app = typer.Typer(
@@ -54,6 +56,22 @@ def serve(
             help="Every Ray node mounts the data dir at the same path (ray needs it).",
         ),
     ] = None,
+    object_store_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRAINJOBS_OBJECT_STORE_URL",
+            help="Where objects live: a folder, s3://BUCKET or s3://BUCKET/PREFIX (credentials "
+            "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or OBS_ACCESS_KEY_ID/"
+            "OBS_SECRET_ACCESS_KEY).  [default: DATA_DIR/obs]",
+        ),
+    ] = None,
+    obs_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRAINJOBS_OBS_ENDPOINT",
+            help="The S3-compatible service's URL (OBS, MinIO, Ceph), e.g. http://HOST:9000.",
+        ),
+    ] = None,
 ) -> None:
     """Start the service on the embedded defaults (SQLite, local object store, local runs)."""
     import uvicorn
@@ -67,14 +85,20 @@ def serve(
         executor=executor,
         ray_address=ray_address,
         shared_storage=shared_storage,
+        object_store_url=object_store_url,
+        obs_endpoint=obs_endpoint,
     )
-    problem = _executor_problem(settings)
+    problem = _executor_problem(settings) or _store_problem(settings)
     if problem:
         typer.echo(f"trainjobs: {problem}", err=True)
         raise typer.Exit(2)
+    # The CLI and SDK beside this server read it to reach the same store.
+    location.record(settings.data_dir, settings.object_store_url, settings.obs_endpoint)
     typer.echo(f"trainjobs {settings.endpoint}  data: {settings.data_dir.resolve()}")
     if settings.executor == "ray":
         typer.echo(f"executor: ray at {settings.ray_address}")
+    if settings.object_store_url:
+        typer.echo(f"object store: {settings.object_store_url}  {settings.obs_endpoint}".rstrip())
     typer.echo(f"credentials: {(settings.data_dir / 'credentials.json').resolve()}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
@@ -85,9 +109,20 @@ def _executor_problem(settings: Settings) -> str:
         return ""
     if settings.executor != "ray":
         return f"unknown executor {settings.executor!r}: choose local or ray"
-    from trainjobs.executors.ray import refusal  # imports no Ray
+    from trainjobs.executors.ray import refusal, unreachable  # imports no Ray
 
-    return refusal(settings.shared_storage)
+    return refusal(settings.shared_storage) or unreachable(settings.ray_address)
+
+
+def _store_problem(settings: Settings) -> str:
+    """Why ``serve`` cannot use the configured object store; "" if it can."""
+    try:
+        ObjectStore.from_url(
+            settings.resolved_object_store_url, endpoint=settings.obs_endpoint
+        ).check()
+    except (StoreUnavailable, ValueError) as exc:
+        return f"object store {settings.resolved_object_store_url}: {exc}"
+    return ""
 
 
 if __name__ == "__main__":

@@ -30,7 +30,16 @@ from trainjobs.domain.metrics import normalize_model_metrics
 from trainjobs.domain.scheduler import Cancelled, Grant, Resources, Scheduler, demand_of
 from trainjobs.domain.statuses import ACTIVE, Status
 from trainjobs.executors import processes
-from trainjobs.executors.base import Executor, ProcessRef, RunHandle, RunSpec, WorkerSpec
+from trainjobs.executors.base import (
+    Executor,
+    ProcessRef,
+    RunHandle,
+    RunSpec,
+    SamplesRemotely,
+    WaitsForPlacement,
+    WorkerResources,
+    WorkerSpec,
+)
 from trainjobs.executors.sampler import Sampler, Series
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
@@ -43,6 +52,9 @@ from trainjobs.store.database import Database
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 10.0
+# A run its executor places at once starts RUNNING without a WAITING blip.
+PLACEMENT_QUIET_S = 1.0
+PLACEMENT_POLL_S = 1.0
 HEARTBEAT_S = 5.0
 DEAD_AFTER_S = 30.0  # a heartbeat older than this: the server is dead
 OUTPUT_SYNC_PERIOD_S = 60.0
@@ -413,6 +425,8 @@ class Runner:
                 self._finish(row.id, Status.FAILED, 0, f"could not start the run: {exc}")
                 return
             run.handle = handle
+        if isinstance(handle, WaitsForPlacement):
+            self._wait_placed(row, handle)
         start = now_ms()
         try:
             with self.db.write() as conn:
@@ -422,6 +436,19 @@ class Runner:
             handle.wait()
             return
         self._follow(run, row, handle, start, log_paths, Series(self.sampler.period_s))
+
+    def _wait_placed(self, row: sa.Row, handle: WaitsForPlacement) -> None:
+        """WAITING while the executor's cluster places the workers (Ray pending).
+
+        Returns once they all started, or the start gave up, or a stop ended
+        the wait; the RUNNING transition that follows settles which it was.
+        """
+        if handle.placed(timeout=PLACEMENT_QUIET_S):
+            return
+        with self.db.write() as conn, contextlib.suppress(q.IllegalTransition):
+            q.transition(conn, row.id, Status.WAITING)
+        while not handle.placed(timeout=PLACEMENT_POLL_S):
+            pass
 
     def _follow_adopted(self, run: _Run) -> None:
         loaded = self._load(run.version_id)
@@ -465,6 +492,7 @@ class Runner:
             skip_roots=True,
             series=series,
             memory_limit_gib=_demand(row).memory_gib,
+            probe=handle.sample if isinstance(handle, SamplesRemotely) else None,
         )
 
         # Long runs publish what they have so far, so outputs and logs can be
@@ -668,7 +696,12 @@ class Runner:
                     cpus=tuple(sorted({s % machine_cores for s in slots})),
                 )
             )
-        return RunSpec(run_id=str(row.id), workers=workers, state_dir=paths.workers)
+        resources = WorkerResources(
+            cores=max(1, _int(row.core)), memory_gib=_float(row.cpu), gpus=row.gpu_num
+        )
+        return RunSpec(
+            run_id=str(row.id), workers=workers, state_dir=paths.workers, resources=resources
+        )
 
     def _publish(self, run: _Run, row: sa.Row, paths: RunPaths, log_paths: list[Path]) -> str:
         """Upload new or changed outputs and logs; the reason it failed, or ""."""
@@ -703,6 +736,13 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         return 1
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
 
 
 def _free_port() -> int:

@@ -108,6 +108,8 @@ class _Tracked:
     series: Series
     skip_roots: bool = False
     memory_limit_bytes: float = 0.0  # 0: none
+    # Measures the run where it runs (other machines), instead of the local trees.
+    probe: Callable[[], dict[str, float] | None] | None = None
     over_limit_reported: bool = False
     cpu_s: dict[int, float] = field(default_factory=dict)
     io: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -188,6 +190,7 @@ class Sampler:
         skip_roots: bool = False,
         series: Series | None = None,
         memory_limit_gib: float = 0.0,
+        probe: Callable[[], dict[str, float] | None] | None = None,
     ) -> None:
         """Sample the trees under ``roots`` (without the roots themselves when
         ``skip_roots``: a supervising parent is not the run's load). A tree whose
@@ -201,6 +204,7 @@ class Sampler:
                 series or Series(self.period_s),
                 skip_roots,
                 memory_limit_gib * GIB,
+                probe=probe,
             )
 
     def untrack(self, run_id: str) -> Series | None:
@@ -252,15 +256,21 @@ class Sampler:
             self._gpus = _Gpus()
         gpu_usage = self._gpus.usage()
         for run_id, run in tracked.items():
-            roots = [r.pid for r in run.roots]
-            pids = _tree_pids(roots, children)
-            if run.skip_roots:
-                pids = [p for p in pids if p not in roots]
-            if not pids:  # not started yet, or already gone: nothing to measure
-                continue
-            sample = self._measure(run, pids, dt, gpu_usage)
-            sample["recvBytesRate"] = recv_rate
-            sample["sendBytesRate"] = send_rate
+            if run.probe is not None:
+                probed = run.probe()
+                if probed is None:
+                    continue
+                sample = probed
+            else:
+                roots = [r.pid for r in run.roots]
+                pids = _tree_pids(roots, children)
+                if run.skip_roots:
+                    pids = [p for p in pids if p not in roots]
+                if not pids:  # not started yet, or already gone: nothing to measure
+                    continue
+                sample = self._measure(run, pids, dt, gpu_usage)
+                sample["recvBytesRate"] = recv_rate
+                sample["sendBytesRate"] = send_rate
             run.series.add(sample, dt)
             used = sample["memUsage"] * GIB
             over = run.memory_limit_bytes and used > run.memory_limit_bytes
