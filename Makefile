@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= ./trainjobs-data
 
-.PHONY: install install-test serve test lint bench clean
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres
+
+.PHONY: install install-test serve test test-sqlite test-postgres test-ray lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +21,37 @@ install-test: $(BIN)/python
 serve: install
 	$(BIN)/trainjobs serve --data-dir $(DATA_DIR)
 
-test: install-test
+# The whole suite: lint and types, the tests on SQLite, the API tests again on
+# PostgreSQL, and the Ray executor on a real Ray cluster. The last two need a
+# PostgreSQL server and root; without them they say so and are skipped, unless
+# TRAINJOBS_REQUIRE_ALL=1 (as CI sets) makes that an error.
+test: lint test-sqlite test-postgres test-ray
+
+lint: install-test
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy
+
+test-sqlite: install-test
 	$(BIN)/pytest
+
+test-postgres: install-test
+	@if $(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(TEST_POSTGRES_URL)').connect().close()" 2>/dev/null; then \
+	    TRAINJOBS_TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest tests --ignore=tests/sdk --ignore=tests/cli --ignore=tests/ray; \
+	elif [ -n "$$TRAINJOBS_REQUIRE_ALL" ]; then \
+	    echo "error: no PostgreSQL at $(TEST_POSTGRES_URL)"; exit 1; \
+	else \
+	    echo "skipped: the PostgreSQL run needs a server at $(TEST_POSTGRES_URL) (set TEST_POSTGRES_URL)"; \
+	fi
+
+# The Ray executor against a real Ray cluster in a loopback-only namespace (needs root).
+test-ray: install-test
+	@if [ "$$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then \
+	    $(BIN)/pip install -q -e '.[test,ray]' && VENV=$(abspath $(VENV)) tests/ray/run.sh; \
+	elif [ -n "$$TRAINJOBS_REQUIRE_ALL" ]; then \
+	    echo "error: the Ray run needs root, unshare and ip"; exit 1; \
+	else \
+	    echo "skipped: the Ray run needs root, unshare and ip (a private network namespace)"; \
+	fi
 
 bench: install
 	$(BIN)/python bench/list_versions.py
