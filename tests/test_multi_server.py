@@ -55,7 +55,9 @@ def test_concurrent_creates_through_both_servers_never_collide(
     lock = threading.Lock()
 
     def create(server: Server) -> None:
-        with httpx.Client(base_url=server.base, headers={"X-Auth-Token": server.token}, timeout=60) as c:
+        with httpx.Client(
+            base_url=server.base, headers={"X-Auth-Token": server.token}, timeout=60
+        ) as c:
             for _ in range(5):
                 r = c.post(f"{server.v1}/training-jobs/{job_id}/versions", json={"config": {}})
                 assert r.status_code == 200, r.text
