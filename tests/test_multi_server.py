@@ -135,3 +135,18 @@ def test_servers_with_their_own_data_dirs_share_a_postgres_database(tmp_path: Pa
     finally:
         first.stop()
         first.drop()
+
+
+def test_serve_refuses_a_database_it_cannot_reach(tmp_path: Path) -> None:
+    import subprocess
+
+    from conftest import TRAINJOBS
+
+    result = subprocess.run(
+        [*TRAINJOBS, "serve", "--data-dir", str(tmp_path / "d"), "--port", "1",
+         "--database-url", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "cannot open the database" in result.stderr and "Traceback" not in result.stderr
+    assert "secret" not in result.stderr  # the password is not echoed

@@ -41,6 +41,15 @@ def serve(
             help="Folder for the database, object store, run folders and credentials.json.",
         ),
     ] = DEFAULT_DATA_DIR,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRAINJOBS_DATABASE_URL",
+            help="The database, as a SQLAlchemy URL, e.g. "
+            "postgresql+psycopg://user:password@host:5432/trainjobs (several servers may "
+            "share one).  [default: SQLite in DATA_DIR]",
+        ),
+    ] = None,
     executor: Annotated[
         str | None,
         typer.Option(help="Where versions run: local (this machine) or ray.  [default: local]"),
@@ -82,13 +91,14 @@ def serve(
         host=host,
         port=port,
         data_dir=data_dir,
+        database_url=database_url,
         executor=executor,
         ray_address=ray_address,
         shared_storage=shared_storage,
         object_store_url=object_store_url,
         obs_endpoint=obs_endpoint,
     )
-    problem = _executor_problem(settings) or _store_problem(settings)
+    problem = _executor_problem(settings) or _store_problem(settings) or _database_problem(settings)
     if problem:
         typer.echo(f"trainjobs: {problem}", err=True)
         raise typer.Exit(2)
@@ -112,6 +122,26 @@ def _executor_problem(settings: Settings) -> str:
     from trainjobs.executors.ray import refusal, unreachable  # imports no Ray
 
     return refusal(settings.shared_storage) or unreachable(settings.ray_address)
+
+
+def _database_problem(settings: Settings) -> str:
+    """Why ``serve`` cannot reach its database; "" if it can."""
+    import sqlalchemy as sa
+
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        return ""  # a file the service creates in its data dir
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except ModuleNotFoundError as exc:
+        return f"the database driver {exc.name} is missing: pip install 'trainjobs[postgres]'"
+    except sa.exc.SQLAlchemyError as exc:
+        where = sa.engine.make_url(url).render_as_string(hide_password=True)
+        return f"cannot open the database {where}: {exc.__class__.__name__}: {exc.args[0]}"
+    return ""
 
 
 def _store_problem(settings: Settings) -> str:
