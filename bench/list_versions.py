@@ -59,6 +59,7 @@ from trainjobs.domain import identity
 from trainjobs.domain.catalog import load_catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.configs import default_train_url
+from trainjobs.domain.jobs import snapshot
 from trainjobs.domain.metrics import EMPTY_MODEL_METRICS
 from trainjobs.domain.runner import version_name
 from trainjobs.domain.statuses import Status
@@ -133,6 +134,7 @@ PER_ROW_COLUMNS = frozenset(
         "start_time",
         "duration",
         "train_url",
+        "snapshot",
     )
 )
 
@@ -403,6 +405,7 @@ def _insert_plans(
             duration=duration,
             train_url=default_train_url(plan.name, version_name(number)),
         )
+        row["snapshot"] = snapshot(row, f"job{plan.job_id:08x}")
         previous[index] = version_id
         batch.append(row)
         if len(batch) >= BATCH_ROWS:
@@ -445,15 +448,18 @@ def query_plans(
         token_sha = identity.hash_token(
             json.loads((data_dir / identity.CREDENTIALS_FILE).read_text())["token"]
         )
+        with db.read() as conn:
+            job = q.get_job(conn, project_id, job_id)
+        assert job is not None
         calls: list[tuple[str, Any]] = [
             ("find_token (auth)", lambda c: identity_q.find_token(c, token_sha)),
             ("get_job", lambda c: q.get_job(c, project_id, job_id)),
-            ("list_versions(10, 0)", lambda c: q.list_versions(c, job_id, 10, 0)),
+            ("list_versions(10, 0)", lambda c: q.list_versions(c, job, 10, 0)),
             (
                 f"list_versions(10, {deep_offset})",
-                lambda c: q.list_versions(c, job_id, 10, deep_offset),
+                lambda c: q.list_versions(c, job, 10, deep_offset),
             ),
-            ("list_versions(1000, 0)", lambda c: q.list_versions(c, job_id, 1000, 0)),
+            ("list_versions(1000, 0)", lambda c: q.list_versions(c, job, 1000, 0)),
         ]
         for label, call in calls:
             with db.read() as conn, _captured(db.engine) as seen:
@@ -955,7 +961,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--client",
         choices=sorted(CLIENTS),
-        default="httpx",
+        default="stdlib",
         help="httpx.Client per thread, or http.client (stdlib: leaves more CPU to the server)",
     )
     p.add_argument(
