@@ -34,3 +34,29 @@ def test_digits_example_reports_its_models_metrics(server: Server) -> None:
     assert 0.9 < total["accuracy"] <= 1 and 0.9 < total["f1_score"] <= 1
     model = Path(server.obs_dir / version["train_url"].strip("/") / "model.pkl")
     assert model.stat().st_size > 1000
+
+
+def test_two_worker_example_trains_together(server: Server) -> None:
+    server.upload(ROOT / "examples" / "two_workers", "/examples/two_workers")
+    r = server.client.post(
+        f"{server.v1}/training-jobs",
+        json={
+            "job_name": unique_name(),
+            "config": {
+                "worker_server_num": 2,
+                "app_url": "/examples/two_workers/",
+                "boot_file_url": "/examples/two_workers/allreduce.py",
+                "spec_id": 1,
+                "parameter": [{"label": "steps", "value": 60}],
+            },
+        },
+    )
+    assert r.status_code == 200, r.text
+    job_id, version_id = r.json()["job_id"], r.json()["version_id"]
+    version = server.wait_status(job_id, version_id, timeout_s=120)
+    log = server.log_text(job_id, version_id)
+    assert version["status"] == 10, log
+    accuracies = {line.split()[-5] for line in log.splitlines() if "test accuracy" in line}
+    assert len(accuracies) == 1  # both ranks ended with the same model
+    total = json.loads(version["model_metric_list"])["total_metric"]["total_metric_values"]
+    assert total["accuracy"] > 0.8
