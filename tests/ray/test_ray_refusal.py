@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 from pathlib import Path
 
@@ -51,4 +52,10 @@ def test_serve_refuses_a_ray_address_where_nothing_answers(tmp_path: Path) -> No
     flags = ("--executor", "ray", "--ray-address", address, "--shared-storage")
     proc, _port = serve_with_flags(tmp_path / "data", *flags)
     _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 2 and f"no Ray cluster answers at {address}" in err.decode()
+    # Without the ray package installed that is what serve reports first.
+    expected = (
+        f"no Ray cluster answers at {address}"
+        if importlib.util.find_spec("ray") is not None
+        else "the Ray executor needs the ray package"
+    )
+    assert proc.returncode == 2 and expected in err.decode()
