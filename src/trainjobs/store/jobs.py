@@ -250,9 +250,6 @@ def transition(conn: sa.Connection, version_id: int, new: Status, **fields: Any)
     return row
 
 
-def update_version(conn: sa.Connection, version_id: int, **fields: Any) -> None:
-    conn.execute(versions.update().where(versions.c.id == version_id).values(**fields))
-
 
 def _sync_job(
     conn: sa.Connection, job_id: int, version_id: int, status: int, start_time: int, duration: int
@@ -263,13 +260,6 @@ def _sync_job(
         .values(status=status, start_time=start_time, duration=duration)
     )
 
-
-def versions_in(conn: sa.Connection, statuses: Iterable[Status]) -> list[sa.Row]:
-    return list(
-        conn.execute(
-            sa.select(versions).where(versions.c.status.in_([int(s) for s in statuses]))
-        ).all()
-    )
 
 
 def job_name_of(conn: sa.Connection, job_id: int) -> str | None:
