@@ -140,6 +140,7 @@ def test_failing_boot_file_fails_the_version_with_a_reason(server: Server) -> No
     created = server.create_job("import sys\nprint('about to fail')\nsys.exit(3)\n")
     version = server.wait_status(created["job_id"], created["version_id"])
     assert version["status"] == 11
+    assert version["failure_reason"] == "worker 0 exited with code 3"
     log = server.log_text(created["job_id"], created["version_id"])
     assert "about to fail" in log and "exited with code 3" in log
 

@@ -247,11 +247,12 @@ def test_runs_that_end_while_the_server_is_down_keep_their_outcome(fresh_server:
     for pid in ok_pids[1:]:
         psutil.Process(pid).kill()
     os.kill(ok_pids[0], signal.SIGTERM)
+    # The worker's parent first: killed after its worker, it would record the exit.
     doomed = []
     for pid in bad_pids:
         with contextlib.suppress(psutil.NoSuchProcess):
             proc = psutil.Process(pid)
-            doomed += [proc, *([proc.parent()] if pid == bad_pids[0] else [])]
+            doomed += [*([proc.parent()] if pid == bad_pids[0] else []), proc]
     for proc in doomed:
         with contextlib.suppress(psutil.NoSuchProcess, AttributeError):
             proc.kill()

@@ -50,7 +50,10 @@ class WorkerExit:
             name = signal.Signals(-self.returncode).name
         except ValueError:
             name = f"signal {-self.returncode}"
-        return f"worker {self.rank} was killed by {name}"
+        hint = ""
+        if self.returncode == -signal.SIGKILL:
+            hint = " (the kernel's out-of-memory killer sends it when memory runs out)"
+        return f"worker {self.rank} was killed by {name}{hint}"
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,9 @@ def version_detail(job: Any, row: Any, now: int) -> dict[str, Any]:
     item = json.loads(version_json(row, now))
     item.pop("gpu")
     item["spec_code"] = row.spec_code
+    # Not in the ModelArts table: why a version failed, was stopped or was lost,
+    # in words a user can act on ("" otherwise).
+    item["failure_reason"] = row.failure_reason
     return {
         "is_success": True,
         "job_id": job.id,
