@@ -25,6 +25,7 @@ from trainjobs.cli.output import (
     handled,
     parse_statuses,
     print_json,
+    print_result,
 )
 from trainjobs.sdk.statuses import COMPLETED
 
@@ -235,10 +236,7 @@ def describe(
     client = connect(endpoint, token, project_id, data_dir)
     with handled():
         result = client.update_job(job_id, description)
-    if json:
-        print_json(result)
-    else:
-        console.print(f"job {job_id}: description updated")
+    print_result(result, json, f"job {job_id}: description updated")
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -254,7 +252,4 @@ def delete(
     client = connect(endpoint, token, project_id, data_dir)
     with handled():
         result = client.delete_job(job_id)
-    if json:
-        print_json(result)
-    else:
-        console.print(f"deleted job {job_id}")
+    print_result(result, json, f"deleted job {job_id}")

@@ -154,6 +154,14 @@ def print_json(body: Any) -> None:
     typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
 
 
+def print_result(body: Any, json: bool, message: str) -> None:
+    """An action's outcome: the service's JSON for scripts, one line for people."""
+    if json:
+        print_json(body)
+    else:
+        console.print(message)
+
+
 def fmt_time(ms: int | None) -> str:
     if not ms:
         return ""

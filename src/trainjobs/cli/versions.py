@@ -26,6 +26,7 @@ from trainjobs.cli.output import (
     fmt_time,
     handled,
     print_json,
+    print_result,
 )
 from trainjobs.sdk.client import ApiClient
 from trainjobs.sdk.statuses import COMPLETED, NAMES
@@ -283,10 +284,7 @@ def stop(
     client = connect(endpoint, token, project_id, data_dir)
     with handled():
         result = client.stop_version(job_id, version_id)
-    if json:
-        print_json(result)
-    else:
-        console.print(f"stopping version {version_id} of job {job_id}")
+    print_result(result, json, f"stopping version {version_id} of job {job_id}")
     if wait:
         raise typer.Exit(runs.wait_for_run(client, job_id, version_id, poll_interval, STOPPED))
 
@@ -305,7 +303,4 @@ def delete(
     client = connect(endpoint, token, project_id, data_dir)
     with handled():
         result = client.delete_version(job_id, version_id)
-    if json:
-        print_json(result)
-    else:
-        console.print(f"deleted version {version_id} of job {job_id}")
+    print_result(result, json, f"deleted version {version_id} of job {job_id}")
