@@ -86,7 +86,8 @@ class Scheduler:
         """
         with self._cond:
             queue = self._queues.setdefault(pool, [])
-            bisect.insort(queue, key)
+            if key not in queue:  # unless enqueue() took its place already
+                bisect.insort(queue, key)
             waited = False
             try:
                 while True:
@@ -110,6 +111,25 @@ class Scheduler:
                 queue.remove(key)
                 self._cancelled.discard(key)
                 self._cond.notify_all()
+
+    def enqueue(self, key: int, pool: str) -> None:
+        """Take ``key``'s place in its pool's queue before ``acquire`` is called.
+
+        Versions queued again after a restart each get a thread; the places
+        they take here keep them in creation order whichever thread runs first.
+        """
+        with self._cond:
+            queue = self._queues.setdefault(pool, [])
+            if key not in queue:
+                bisect.insort(queue, key)
+
+    def leave(self, key: int) -> None:
+        """Give up a place taken by ``enqueue`` that ``acquire`` will never use."""
+        with self._cond:
+            for queue in self._queues.values():
+                if key in queue:
+                    queue.remove(key)
+                    self._cond.notify_all()
 
     def reserve(self, key: int, demand: Resources) -> Grant:
         """Hold ``demand`` at once, without queueing: for runs adopted after a
