@@ -181,7 +181,7 @@ def timed_read(path: Path, case: Case, total: int) -> tuple[float, float]:
     """(wall ms, CPU ms) of one checked read."""
     base = case.base(total)
     c0, w0 = time.thread_time(), time.perf_counter()
-    window, count = logfiles.window(path, case.lines, base, case.descending)
+    window, count = logfiles.window(path, case.lines, base, case.descending, path.parent)
     w1, c1 = time.perf_counter(), time.thread_time()
     if count != total:
         raise AssertionError(f"line count {count}, wanted {total}")
@@ -283,7 +283,7 @@ def in_process(args: argparse.Namespace, work: Path) -> None:
         print(f"(c) reads after the append: {append_peak / 1024:.1f} MiB")
     else:
         print("(cannot reset the peak: /proc/self/clear_refs not writable)")
-    print(f"index in memory: {len(logfiles.index_for(path)._counts) * 8} B")
+    print(f"index in memory: {len(logfiles.index_for(path, path.parent)._counts) * 8} B")
     logfiles.forget([path])
     path.unlink()
     idx.unlink(missing_ok=True)

@@ -45,8 +45,10 @@ class LogReader:
                 f"log file '{log_file}' does not belong to version {version_id}; "
                 f"its files are {', '.join(names)}"
             )
-        path = self.jobs.runner.paths(version_id).logs / log_file
-        window, total = logfiles.window(path, lines, base_line, descending)
+        paths = self.jobs.runner.paths(version_id)
+        window, total = logfiles.window(
+            paths.logs / log_file, lines, base_line, descending, paths.root
+        )
         if window.count:
             return LogPage(window.text, window.count, window.start_line, window.end_line)
         # Nothing in the window: the cursor stays where it was, so a reader

@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trainjobs import nofollow
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService
@@ -295,12 +296,15 @@ class Runner:
             qs.forget(conn, dead)
             stale = [row for vid in claimed if (row := q.get_version_by_id(conn, vid))]
         counts = {"adopted": 0, "restarted": 0, "lost": 0}
-        for row in stale:
+        restart: list[int] = []
+        for row in sorted(stale, key=lambda r: int(r.id)):
             status = Status(row.status)
             handle = self.executor.adopt(self.paths(row.id).workers, row.worker_server_num)
             log0 = self._log0(row)
             if status in (Status.RUNNING, Status.KILLING) and handle is not None:
                 self._note(log0, "the server restarted; it adopted this run and follows it again")
+                # Held before any queued version may start: adopted runs go on anyway.
+                self.scheduler.reserve(row.id, _demand(row))
                 run = _Run(row.id, handle=handle, cancelled=status == Status.KILLING)
                 self._start_thread(run, self._follow_adopted)
                 if status == Status.KILLING:
@@ -311,7 +315,9 @@ class Runner:
                 handle.stop(grace_s=self.stop_grace_s)
             if status in (Status.INIT, Status.WAITING):
                 self._note(log0, "the server restarted before this version started; starting it")
-                self.launch(row.id)
+                # Queued now, in creation order, whichever of their threads runs first.
+                self.scheduler.enqueue(row.id, row.pool_id)
+                restart.append(row.id)
                 counts["restarted"] += 1
                 continue
             reason = "the server restarted and found no trace of this run's workers; it was lost"
@@ -322,6 +328,8 @@ class Runner:
                     fields["duration"] = max(0, now_ms() - row.start_time)
                 q.transition(conn, row.id, Status.LOST, **fields)
             counts["lost"] += 1
+        for version_id in restart:
+            self.launch(version_id)
         return counts
 
     # -- the supervisor thread -------------------------------------------------
@@ -333,10 +341,14 @@ class Runner:
 
     @staticmethod
     def _note(log_path: Path, message: str) -> None:
-        """A line from the service in the run's log, where the user looks first."""
+        """A line from the service in the run's log, where the user looks first.
+
+        Never through a link the run left in its place (log folders are
+        ``<run>/logs``); such a log goes without the line.
+        """
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "a") as f:
-            f.write(f"[trainjobs] {message}\n")
+        with contextlib.suppress(OSError):
+            nofollow.append_text(log_path.parents[1], log_path, f"[trainjobs] {message}\n")
 
     def _supervise(self, run: _Run, body: Callable[[_Run], None]) -> None:
         try:
@@ -368,23 +380,34 @@ class Runner:
         return row, job, log_paths
 
     def _run(self, run: _Run) -> None:
-        loaded = self._load(run.version_id)
-        if loaded is None:
-            return
-        row, job, log_paths = loaded
-        run.store = self.store.for_project(job.project_id)
-        paths = self.paths(row.id)
-        for p in log_paths:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.touch()
-        demand = _demand(row)
+        try:
+            loaded = self._load(run.version_id)
+            if loaded is None:
+                self.scheduler.leave(run.version_id)
+                return
+            row, job, log_paths = loaded
+            run.store = self.store.for_project(job.project_id)
+            paths = self.paths(row.id)
+            for p in log_paths:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(OSError):
+                    nofollow.append_text(paths.root, p, "")
+            demand = _demand(row)
+        except BaseException:
+            self.scheduler.leave(run.version_id)  # a place queued at a restart
+            raise
 
         def on_wait() -> None:
             try:
                 with self.db.write() as conn:
                     q.transition(conn, row.id, Status.WAITING)
-            except q.IllegalTransition:  # cancelled or deleted already
-                self.scheduler.cancel(row.id)
+            except q.IllegalTransition:
+                # Already WAITING (queued again after a restart or a takeover)
+                # keeps its place; anything else was cancelled or deleted.
+                with self.db.read() as conn:
+                    current = q.get_version_by_id(conn, row.id)
+                if current is None or current.status != Status.WAITING:
+                    self.scheduler.cancel(row.id)
             self._note(log_paths[0], f"waiting for resources: {_describe(demand)}")
 
         try:
@@ -454,15 +477,15 @@ class Runner:
         loaded = self._load(run.version_id)
         assert run.handle is not None
         if loaded is None:
+            self.scheduler.release(run.version_id)
             run.handle.stop(grace_s=0)
             return
         row, job, log_paths = loaded
         run.store = self.store.for_project(job.project_id)
-        self.scheduler.reserve(row.id, _demand(row))
         try:
             self._follow_adopted_row(run, row, log_paths)
         finally:
-            self.scheduler.release(row.id)
+            self.scheduler.release(row.id)  # reserved by recover()
 
     def _follow_adopted_row(self, run: _Run, row: sa.Row, log_paths: list[Path]) -> None:
         assert run.handle is not None
@@ -551,15 +574,21 @@ class Runner:
         if run.output is None:
             return None
         path = run.output / MODEL_METRICS_FILE
-        try:
-            mtime = path.stat().st_mtime_ns
+        try:  # the run's own file, not what a link of the run points at
+            fd = nofollow.open_beneath(run.output.parent, path, os.O_RDONLY)
         except OSError:
             return None
-        if mtime == run.metrics_mtime_ns and not force:
-            return None
-        run.metrics_mtime_ns = mtime
+        with os.fdopen(fd, "rb") as f:
+            mtime = os.fstat(fd).st_mtime_ns
+            if mtime == run.metrics_mtime_ns and not force:
+                return None
+            run.metrics_mtime_ns = mtime
+            try:
+                raw = f.read()
+            except OSError:
+                return None
         try:
-            return normalize_model_metrics(json.loads(path.read_text()))
+            return normalize_model_metrics(json.loads(raw))
         except (OSError, ValueError) as exc:
             complaint = f"{MODEL_METRICS_FILE} was not used: {exc}"
             if complaint != run.metrics_complaint and run.log0 is not None:
@@ -707,18 +736,23 @@ class Runner:
         """Upload new or changed outputs and logs; the reason it failed, or ""."""
         store = run.store
         assert store is not None  # set when the run is loaded
+        left_out: list[str] = []
         try:
             if row.train_url:
                 state = run.synced.setdefault("output", {})
-                store.sync(paths.output, parse_obs_path(row.train_url), state)
+                url = parse_obs_path(row.train_url)
+                store.sync(paths.output, url, state, within=paths.root, left_out=left_out)
             if row.log_url:
                 state = run.synced.setdefault("logs", {})
                 names = {p.name for p in log_paths}
-                store.sync(paths.logs, parse_obs_path(row.log_url), state, only=names)
+                url = parse_obs_path(row.log_url)
+                store.sync(paths.logs, url, state, names, paths.root, left_out)
         except (OSError, InvalidObsPath) as exc:
             message = f"uploading results failed: {exc}"
             self._note(log_paths[0], message)
             return message
+        for rel in left_out:
+            self._note(log_paths[0], f"{rel} was not uploaded: only plain files are, not links")
         return ""
 
 

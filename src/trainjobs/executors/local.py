@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainjobs import nofollow
 from trainjobs.executors import processes
 from trainjobs.executors import worker as worker_parent
 from trainjobs.executors.base import ProcessRef, RunOutcome, RunSpec, WorkerExit
@@ -41,7 +42,8 @@ class _Worker:
 
     def recorded_exit(self) -> int | None:
         try:
-            return int(self.exit_file.read_text().strip())
+            # The run can write here too: read no link, wait on no FIFO.
+            return int(nofollow.read_bytes(self.state_dir.parent, self.exit_file).strip())
         except (OSError, ValueError):
             return None
 
@@ -114,7 +116,7 @@ class LocalRun:
         for rank in range(count):
             ref = None
             with contextlib.suppress(OSError, ValueError, KeyError):
-                raw = json.loads((state_dir / f"{rank}.pid").read_text())
+                raw = json.loads(nofollow.read_bytes(state_dir.parent, state_dir / f"{rank}.pid"))
                 ref = ProcessRef(int(raw["pid"]), float(raw["create_time"]))
             workers.append(_Worker(rank, state_dir, None, ref))
         alive = any(w.ref and processes.find(w.ref) for w in workers)

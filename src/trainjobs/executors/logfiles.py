@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from trainjobs import nofollow
+
 CHUNK_BYTES = 64 << 10  # a page read scans at most one chunk; 1 GiB needs a 128 KiB index
 MAX_PAGE_BYTES = 8 << 20  # a page of absurdly long lines is cut here
 INDEX_SUFFIX = ".idx"
@@ -34,16 +36,23 @@ class Window:
 
 
 class LineIndex:
-    def __init__(self, path: Path) -> None:
+    """The index of one log file in a run's folder ``root``: the file and its index
+    are opened without following links (the run writes there too)."""
+
+    def __init__(self, path: Path, root: Path) -> None:
         self.path = path
+        self.root = root
         self.index_path = path.with_name(path.name + INDEX_SUFFIX)
         self._counts = array("Q")  # newlines in the file up to the end of chunk i
         self._lock = threading.Lock()
         self._load()
 
+    def _open(self) -> BinaryIO:
+        return os.fdopen(nofollow.open_beneath(self.root, self.path, os.O_RDONLY), "rb")
+
     def _load(self) -> None:
         try:
-            raw = self.index_path.read_bytes()
+            raw = nofollow.read_bytes(self.root, self.index_path)
         except OSError:
             return
         counts = array("Q")
@@ -65,7 +74,8 @@ class LineIndex:
             added.append(total)
         self._counts.extend(added)
         try:
-            with open(self.index_path, "ab") as out:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+            with os.fdopen(nofollow.open_beneath(self.root, self.index_path, flags), "ab") as out:
                 if out.tell() != start * added.itemsize:
                     out.truncate(0)
                     self._counts.tofile(out)
@@ -109,7 +119,7 @@ class LineIndex:
     def read(self, first: int, last: int) -> tuple[int, str, int]:
         """Lines ``first``..``last`` (1-based, inclusive): the file's line count, the
         text, and how many lines it holds (fewer when a page is cut at MAX_PAGE_BYTES)."""
-        with self._lock, open(self.path, "rb") as fd:
+        with self._lock, self._open() as fd:
             size = os.fstat(fd.fileno()).st_size
             self._refresh(fd, size)
             total = self._line_count(fd, size)
@@ -145,14 +155,14 @@ class LineIndex:
         return b"".join(parts).decode("utf-8", errors="replace"), count
 
     def line_count(self) -> int:
-        with self._lock, open(self.path, "rb") as fd:
+        with self._lock, self._open() as fd:
             size = os.fstat(fd.fileno()).st_size
             self._refresh(fd, size)
             return self._line_count(fd, size)
 
     def read_last(self, lines: int) -> tuple[int, str, int, int]:
         """The last ``lines`` lines: (line count, text, lines held, first line number)."""
-        with self._lock, open(self.path, "rb") as fd:
+        with self._lock, self._open() as fd:
             size = os.fstat(fd.fileno()).st_size
             self._refresh(fd, size)
             total = self._line_count(fd, size)
@@ -166,11 +176,11 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 256
 
 
-def index_for(path: Path) -> LineIndex:
+def index_for(path: Path, root: Path) -> LineIndex:
     with _CACHE_LOCK:
         found = _CACHE.get(path)
-        if found is None:
-            found = LineIndex(path)
+        if found is None or found.root != root:
+            found = LineIndex(path, root)
             _CACHE[path] = found
             if len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
@@ -185,15 +195,25 @@ def forget(paths: list[Path]) -> None:
             _CACHE.pop(p, None)
 
 
-def window(path: Path, lines: int, base_line: int | None, descending: bool) -> tuple[Window, int]:
+def window(
+    path: Path, lines: int, base_line: int | None, descending: bool, root: Path
+) -> tuple[Window, int]:
     """The page a log reader asked for, and the file's line count.
 
     ``base_line`` None: the last ``lines`` lines. Otherwise the ``lines`` lines
     after it (``descending``) or before it; the base line itself is never included.
+    ``root`` is the run's folder: a log that is missing, or that the run
+    replaced with a link (or anything but a plain file), reads as empty.
     """
-    if not path.exists():
+    try:
+        return _window(index_for(path, root), lines, base_line, descending)
+    except OSError:
         return Window(0, 0, ""), 0
-    idx = index_for(path)
+
+
+def _window(
+    idx: LineIndex, lines: int, base_line: int | None, descending: bool
+) -> tuple[Window, int]:
     if lines == 0:
         total = idx.line_count()
         return Window(0, 0, ""), total

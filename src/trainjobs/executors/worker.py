@@ -12,6 +12,7 @@ only the standard library, so it starts fast and needs no installed package.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,8 +22,15 @@ from pathlib import Path
 
 
 def _write(path: Path, text: str) -> None:
+    # The run can write to the state folder too: a link it left at the
+    # temporary name must not carry this write elsewhere (O_EXCL | O_NOFOLLOW
+    # create a new file or fail; os.replace swaps names, following nothing).
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
     os.replace(tmp, path)
 
 

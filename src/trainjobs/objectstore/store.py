@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +23,13 @@ import fsspec
 from fsspec.implementations.dirfs import DirFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
+from trainjobs import nofollow
 from trainjobs.objectstore.paths import ObsPath
 
 PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
+# What sync() remembers of an entry it does not upload (a link, a FIFO).
+LEFT_OUT = (-1, -1)
+COPY_CHUNK = 1 << 20
 S3_SCHEMES = ("s3", "s3a", "obs")  # OBS speaks the S3 protocol
 # Huawei's tools name the same credentials differently (s3fs argument -> variable).
 OBS_CREDENTIAL_ENV = {
@@ -159,30 +164,40 @@ class ObjectStore:
         path: ObsPath,
         state: dict[str, tuple[int, int]],
         only: Collection[str] | None = None,
+        within: Path | None = None,
+        left_out: list[str] | None = None,
     ) -> int:
         """Upload the files of a folder (or just the ``only`` names at its top)
-        that changed since the last sync.
+        that changed since the last sync; return the number uploaded.
 
-        ``state`` (relative path -> (mtime_ns, size)) is the caller's memory of
-        what was sent; it is updated in place. Returns the number uploaded.
+        ``within`` is a folder that other people's code controls (a run's): the
+        walk and every read stay inside it, never following a link, and links,
+        FIFOs and files with several names are left out. ``state`` (relative
+        path -> (mtime_ns, size)) is the caller's memory of what was sent; it
+        is updated in place. What was left out is added to ``left_out`` once,
+        by the first sync that met it.
         """
+        root = within or local.parent
         count = 0
-        for dirpath, _dirs, names in os.walk(local):
-            for name in names:
-                source = Path(dirpath) / name
-                if only is not None and (source.parent != local or name not in only):
-                    continue
-                try:
-                    st = source.stat()
-                except OSError:
-                    continue  # removed while we walked
-                rel = source.relative_to(local).as_posix()
-                stamp = (st.st_mtime_ns, st.st_size)
-                if state.get(rel) == stamp:
-                    continue
-                self._put(source, f"{path.fs_path}/{rel}")
-                state[rel] = stamp
-                count += 1
+        for rel, fd in nofollow.files(root, local.relative_to(root)):
+            if only is not None and ("/" in rel or rel not in only):
+                continue
+            if fd is None:
+                if state.get(rel) != LEFT_OUT:
+                    state[rel] = LEFT_OUT
+                    if left_out is not None:
+                        left_out.append(rel)
+                continue
+            st = os.fstat(fd)
+            stamp = (st.st_mtime_ns, st.st_size)
+            if state.get(rel) == stamp:
+                continue
+            target = f"{path.fs_path}/{rel}"
+            self._makedirs(target.rsplit("/", 1)[0])
+            with os.fdopen(os.dup(fd), "rb") as source, self.fs.open(target, "wb") as out:
+                shutil.copyfileobj(source, out, COPY_CHUNK)
+            state[rel] = stamp
+            count += 1
         return count
 
     def _put(self, source: Path, fs_path: str) -> None:
