@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from huaweicloudsdkcore.signer.signer import Signer
 
 from conftest import Server, assert_envelope
 from test_iam import make_project, make_user, server_log
+from trainjobs.domain.signing import REPEAT_WINDOW_S, ReplayGuard
 
 UNRESERVED = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 BAD_SIGNATURE = "ModelArts.0203"
@@ -328,17 +330,53 @@ def test_missing_or_malformed_date_is_refused(server: Server, signed: Signed) ->
     assert "YYYYMMDDTHHMMSSZ" in refused(signed.send("GET", url, reformatted, content))
 
 
-def test_replayed_request_is_refused(server: Server, signed: Signed, code: tuple[str, str]) -> None:
-    body = job_body(code)
-    url, headers, content = signed.prepare("POST", f"{server.v1}/training-jobs", body=body)
-    assert signed.send("POST", url, headers, content).status_code == 200
-    assert "replay" in refused(signed.send("POST", url, headers, content))
+def test_identical_signed_reads_are_all_answered(server: Server, signed: Signed) -> None:
+    # One signature sent three times: what a poller does within one second.
     url, headers, content = signed.prepare("GET", f"{server.v1}/training-jobs")
-    assert signed.send("GET", url, headers, content).status_code == 200
-    assert "replay" in refused(signed.send("GET", url, headers, content))
-    # The same request signed a second later is a new request.
+    for _ in range(3):
+        assert signed.send("GET", url, headers, content).status_code == 200
+
+
+def test_identical_signed_changes_sent_together_are_all_answered(
+    server: Server, signed: Signed, code: tuple[str, str]
+) -> None:
+    created = server.client.post(f"{server.v1}/training-jobs", json=job_body(code)).json()
+    path = f"{server.v1}/training-jobs/{created['job_id']}/versions"
+    url, headers, content = signed.prepare("POST", path, body={"config": {}})
+    first = signed.send("POST", url, headers, content)
+    second = signed.send("POST", url, headers, content)
+    assert first.status_code == second.status_code == 200, second.text
+    assert first.json()["version_id"] != second.json()["version_id"]
+
+
+def test_a_change_replayed_later_is_refused(
+    server: Server, signed: Signed, code: tuple[str, str]
+) -> None:
+    url, headers, content = signed.prepare(
+        "POST", f"{server.v1}/training-jobs", body=job_body(code)
+    )
+    assert signed.send("POST", url, headers, content).status_code == 200
+    # Past the window in which a client could have sent it again itself.
+    time.sleep(REPEAT_WINDOW_S + 0.5)
+    assert "replay" in refused(signed.send("POST", url, headers, content))
+    # The same request signed anew is a new request.
     later = datetime.now(UTC) + timedelta(seconds=2)
     assert signed.request("GET", f"{server.v1}/training-jobs", when=later).status_code == 200
+
+
+def test_replay_guard_times_repeats_from_the_first_receipt() -> None:
+    guard = ReplayGuard(repeat_window_s=3.0)
+    until = 1_000.0
+    assert guard.admit("POST", "sig", until, now_s=100.0)
+    assert guard.admit("POST", "sig", until, now_s=102.9)  # sent again within the window
+    assert not guard.admit("POST", "sig", until, now_s=103.1)  # from then on: a replay
+    assert not guard.admit("DELETE", "sig", until, now_s=500.0)
+    assert guard.admit("GET", "sig", until, now_s=500.0)  # reads never
+    assert guard.admit("POST", "sig", until, now_s=1_000.5)  # run out: its date is refused anyway
+    small = ReplayGuard(capacity=2, repeat_window_s=0.0)
+    for n in range(5):
+        assert small.admit("PUT", f"s{n}", until, now_s=1.0)
+    assert len(small._seen) <= 2
 
 
 def test_signer_of_another_project_is_403_0210(server: Server) -> None:

@@ -9,7 +9,7 @@ signs ``SDK-HMAC-SHA256 \\n <X-Sdk-Date> \\n hex SHA-256(canonical request)``
 with HMAC-SHA256 keyed by its secret key, and sends
 ``Authorization: SDK-HMAC-SHA256 Access=<ak>, SignedHeaders=<a;b>, Signature=<hex>``.
 Everything here is a pure function of the request's parts, except
-``ReplayGuard``, which remembers the signatures already accepted.
+``ReplayGuard``, which remembers the signatures of changes already accepted.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ DEFAULT_SKEW_S = 15 * 60
 # 100k signatures of 64 hex characters are a few MiB: enough for ~110 signed
 # requests a second, sustained over a 15-minute window, before the oldest go.
 REPLAY_CAPACITY = 100_000
+# How long after its first receipt a signature may arrive again: requests sent
+# within one second of the client's clock carry the same one.
+REPEAT_WINDOW_S = 3.0
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,10 @@ def verify(request: SignedRequest, auth: Authorization, secret_key: str) -> None
     date_text = (request.header(DATE_HEADER) or "").strip()
     canonical = canonical_request(request, auth.signed_headers)
     expected = compute_signature(secret_key, string_to_sign(date_text, canonical))
-    if not hmac.compare_digest(expected, auth.signature):
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a signature
+    # is whatever the client sent.
+    sent = auth.signature.encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(expected.encode(), sent):
         raise InvalidSignature(
             "the signature does not match the request: sign the method, path, query, "
             "signed headers and body exactly as sent, with the secret key of this access key"
@@ -176,27 +183,41 @@ def verify(request: SignedRequest, auth: Authorization, secret_key: str) -> None
 
 
 class ReplayGuard:
-    """The signatures accepted within the allowed skew, to refuse a second use of one.
+    """Refuses a signed request that changes something when its signature comes back
+    later than a client could have sent it again.
+
+    A signature covers ``X-Sdk-Date`` to the second, so a client that sends the
+    same request twice within a second (a poller, two identical creates) sends
+    the same signature twice: legitimately. The same signature arriving more
+    than ``repeat_window_s`` after its first receipt was not signed anew: a
+    replay. Reads are never refused: replaying one shows the replayer nothing
+    that the request it copied did not already carry back.
 
     Bounded: past ``capacity`` the oldest entries are dropped first (their dates
     run out soonest). Each server process keeps its own.
     """
 
-    def __init__(self, capacity: int = REPLAY_CAPACITY) -> None:
+    def __init__(
+        self, capacity: int = REPLAY_CAPACITY, repeat_window_s: float = REPEAT_WINDOW_S
+    ) -> None:
         self.capacity = capacity
-        self._until: OrderedDict[str, float] = OrderedDict()
+        self.repeat_window_s = repeat_window_s
+        self._seen: OrderedDict[str, tuple[float, float]] = OrderedDict()  # first, until
         self._lock = threading.Lock()
 
-    def admit(self, signature: str, valid_until_s: float, now_s: float) -> bool:
-        """Record a signature; False if it was already recorded and has not run out."""
+    def admit(self, method: str, signature: str, valid_until_s: float, now_s: float) -> bool:
+        """Record a signature; False if it is a replay of one seen before."""
+        if method.upper() in SAFE_METHODS:
+            return True
         with self._lock:
-            while self._until:
-                oldest, until = next(iter(self._until.items()))
-                if until > now_s and len(self._until) < self.capacity:
+            while self._seen:
+                oldest, (_first, until) = next(iter(self._seen.items()))
+                if until > now_s and len(self._seen) < self.capacity:
                     break
-                del self._until[oldest]
-            if self._until.get(signature, 0.0) > now_s:
-                return False
-            self._until[signature] = valid_until_s
-            self._until.move_to_end(signature)
+                del self._seen[oldest]
+            seen = self._seen.get(signature)
+            if seen is not None and seen[1] > now_s:
+                return now_s - seen[0] <= self.repeat_window_s
+            self._seen[signature] = (now_s, valid_until_s)
+            self._seen.move_to_end(signature)
             return True
