@@ -11,7 +11,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from trainjobs.api.ratelimit import RateLimiter
 from trainjobs.domain import signing
-from trainjobs.domain.errors import ProjectMismatch
 from trainjobs.domain.identity import IdentityService
 
 RAW_HEADERS = "trainjobs.raw_headers"
@@ -84,10 +83,6 @@ async def require_project(request: Request, project_id: str) -> str:
         limits.check(signing.parse_authorization(request.headers["authorization"]).access_key)
         return project
     token = token_of(request)
-    cached = identity.cached_project(token)
-    if cached is None:
-        cached = await run_in_threadpool(identity.authenticate, token, project_id)
-    elif cached != project_id:
-        raise ProjectMismatch(f"the token belongs to another project than {project_id}")
+    project = await run_in_threadpool(identity.authenticate, token, project_id)
     limits.check(token)
-    return cached
+    return project
