@@ -212,14 +212,8 @@ def test_each_algorithm_trains_and_reports_metrics(
         assert all(0 < m["metric_values"]["precision"] <= 1 for m in metrics["metric"])
     else:
         assert metrics["metric"] == [] and total["r2"] > 0 and total["rmse"] > 0
-    outputs = {e.name for e in srv.store().ls(_obs(version["train_url"]))}
+    outputs = {p.name for p in (srv.obs_dir / version["train_url"].strip("/")).iterdir()}
     assert {"model.joblib", "model_metrics.json", "events"} <= outputs
-
-
-def _obs(url: str) -> Any:
-    from trainjobs.objectstore import parse_obs_path
-
-    return parse_obs_path(url)
 
 
 def test_algorithm_parameters_are_checked_at_create(srv: Server) -> None:
