@@ -145,7 +145,9 @@ def test_configurations_create_list_get_update_delete(srv: Server) -> None:
         pytest.param({"config_desc": "d" * 257}, 400, "ModelArts.0104", id="long-desc"),
     ],
 )
-def test_configuration_bad_inputs(srv: Server, body: dict[str, Any], status: int, code: str | None) -> None:
+def test_configuration_bad_inputs(
+    srv: Server, body: dict[str, Any], status: int, code: str | None
+) -> None:
     sent = {**config_body(name()), **body}
     r = srv.client.post(f"{srv.v1}/training-job-configs", json=sent)
     assert r.status_code == status, r.text
@@ -162,9 +164,7 @@ def test_sample_configurations_are_one_per_algorithm(srv: Server) -> None:
     assert detail["model_id"] in (1, 2, 3) and detail["parameter"]
     assert_envelope(srv.client.get(f"{base}/{first}"), 404, "ModelArts.2775")
     assert_envelope(srv.client.delete(f"{base}/{first}"), 404, "ModelArts.2775")
-    assert_envelope(
-        srv.client.get(base, params={"config_type": "other"}), 400, "ModelArts.0104"
-    )
+    assert_envelope(srv.client.get(base, params={"config_type": "other"}), 400, "ModelArts.0104")
 
 
 # -- D25: the algorithms really train ---------------------------------------------
@@ -230,7 +230,9 @@ def test_algorithm_parameters_are_checked_at_create(srv: Server) -> None:
 # -- V1-V7 -----------------------------------------------------------------------
 
 
-def wait_viz(srv: Server, job_id: int, statuses: set[int], timeout_s: float = 120) -> dict[str, Any]:
+def wait_viz(
+    srv: Server, job_id: int, statuses: set[int], timeout_s: float = 120
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:
         r = srv.client.get(f"{srv.v1}/visualization-jobs/{job_id}")
@@ -330,10 +332,16 @@ def test_visualization_serves_tensorboard_to_its_project_only(
         pytest.param({"job_name": "bad name"}, "", id="bad-name"),
         pytest.param({"train_url": ""}, "", id="no-train-url"),
         pytest.param({"flavor": "big"}, "", id="flavor-not-object"),
-        pytest.param({"schedule": {"type": "stop", "time_unit": "HOURS", "duration": 25}}, "",
-                     id="duration-over-24"),
-        pytest.param({"schedule": {"type": "start", "time_unit": "HOURS", "duration": 1}}, "",
-                     id="schedule-type"),
+        pytest.param(
+            {"schedule": {"type": "stop", "time_unit": "HOURS", "duration": 25}},
+            "",
+            id="duration-over-24",
+        ),
+        pytest.param(
+            {"schedule": {"type": "start", "time_unit": "HOURS", "duration": 1}},
+            "",
+            id="schedule-type",
+        ),
         pytest.param({"schedule": [{"duration": 1}, {"duration": 2}]}, "", id="two-schedules"),
         pytest.param(None, "/abc", id="job-id-not-digits"),
     ],
