@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from algorithm_data import breast_cancer_csv, diabetes_csv, digit_images
 from conftest import Server, assert_envelope
@@ -387,3 +390,44 @@ def test_schedule_stops_the_job_also_across_a_restart(tmp_path: Path) -> None:
     finally:
         second.stop()
         second.drop()
+
+
+# -- any text, anywhere: a clean answer ------------------------------------------
+
+TEXT = st.text(st.characters(codec=None, exclude_characters="\x00"), max_size=80) | st.text(
+    st.characters(blacklist_categories=()), max_size=20
+)
+
+
+def _clean(r: httpx.Response) -> None:
+    assert r.status_code < 500, r.text
+    if r.status_code >= 400:
+        body = r.json()
+        assert body["is_success"] is False and body["error_code"].startswith("ModelArts."), body
+
+
+@given(text=TEXT)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_any_text_in_names_searches_and_paths_is_answered_cleanly(srv: Server, text: str) -> None:
+    raw = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    quoted = urllib.parse.quote(raw, safe="")
+    _clean(srv.client.get(f"{srv.v1}/training-job-configs/{quoted}"))
+    _clean(srv.client.get(f"{srv.v1}/training-job-configs", params={"search_content": raw}))
+    _clean(srv.client.get(f"{srv.v1}/built-in-algorithms", params={"search_content": raw}))
+    _clean(srv.client.get(f"{srv.v1}/visualization-jobs", params={"search_content": raw}))
+    _clean(srv.client.get(f"{srv.v1}/visualization-jobs/{quoted}"))
+    _clean(srv.client.post(f"{srv.v1}/training-job-configs", json=config_body(raw)))
+    _clean(srv.client.post(f"{srv.v1}/visualization-jobs", json={
+        "job_name": raw, "train_url": "/b/" + raw, "job_desc": raw, "job_type": raw}))  # fmt: skip
+    _clean(httpx.get(f"{srv.base}/tensorboard/{srv.project_id}/{quoted}/data/runs",
+                     headers={"X-Auth-Token": srv.token}, timeout=30))  # fmt: skip
+    # Control characters in a header are refused by the HTTP layer before the service.
+    header = "".join(
+        c for c in raw.encode("utf-8", "replace").decode("latin-1") if " " <= c != "\x7f"
+    ).strip()
+    try:
+        r = httpx.get(f"{srv.base}/tensorboard/{srv.project_id}/1/",
+                      headers={"X-Auth-Token": header}, timeout=30)  # fmt: skip
+    except (httpx.LocalProtocolError, ValueError):
+        return  # a header the client itself will not send
+    _clean(r)
