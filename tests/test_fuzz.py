@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -16,6 +17,7 @@ from conftest import Server, assert_envelope
 EXAMPLES_PER_OPERATION = 40
 
 
+@pytest.mark.timeout(600)  # some 40 operations, 80 requests each
 def test_generated_requests_never_fault(tmp_path: Path) -> None:
     # Few visualization jobs: each one that is created starts a TensorBoard.
     server = Server(tmp_path / "data", env={"TRAINJOBS_VIZ_QUOTA": "2"}).start()
