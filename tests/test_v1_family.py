@@ -380,7 +380,10 @@ def test_schedule_stops_the_job_also_across_a_restart(tmp_path: Path) -> None:
         wait_viz(first, job_id, {8})
     finally:
         first.stop()
-    second = Server(tmp_path / "data", env=env).start()
+    # the same database (on PostgreSQL the first server made its own)
+    second = Server(
+        tmp_path / "data", env={**env, "TRAINJOBS_DATABASE_URL": first.database_url}
+    ).start()
     try:
         assert second.client.get(f"{second.v1}/visualization-jobs/{job_id}").json()["status"] in (
             1, 8, 12)  # fmt: skip
@@ -389,7 +392,7 @@ def test_schedule_stops_the_job_also_across_a_restart(tmp_path: Path) -> None:
         assert 10_000 <= stopped["duration"] <= 40_000
     finally:
         second.stop()
-        second.drop()
+        first.drop()
 
 
 # -- any text, anywhere: a clean answer ------------------------------------------
