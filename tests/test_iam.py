@@ -179,6 +179,9 @@ def test_password_token_scoped_by_project_name_has_the_keystone_shape(server: Se
     assert public and public[0]["url"] == server.base
     assert {"region", "region_id", "id"} <= set(public[0])
     assert services["identity"]["endpoints"][0]["url"] == f"{server.base}/v3"
+    # otcextensions finds the v1 API by this type, with the project in the URL
+    v1 = services["modelartsv1"]["endpoints"]
+    assert {e["url"] for e in v1} == {f"{server.base}/v1/{server.project_id}"}
     # The token works on the project's v1 API, and only there.
     assert list_jobs(server, server.project_id, token).status_code == 200
 
