@@ -25,6 +25,8 @@ from trainjobs.domain.jobs import JobService
 from trainjobs.domain.logs import LogReader
 from trainjobs.domain.runner import Runner
 from trainjobs.domain.scheduler import Resources, Scheduler
+from trainjobs.domain.throttle import LoginThrottle
+from trainjobs.executors import sandbox
 from trainjobs.executors.base import Executor
 from trainjobs.executors.local import LocalExecutor
 from trainjobs.executors.machine import describe_machine
@@ -54,7 +56,7 @@ class Services:
     def start(cls, settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.runs_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings.resolved_secret_key_file)
         db.migrate()
         store = ObjectStore.from_url(
             settings.resolved_object_store_url, endpoint=settings.obs_endpoint
@@ -66,7 +68,8 @@ class Services:
             memory_gib=settings.capacity_memory_gib or float(machine.memory_gib),
             gpus=len(machine.gpus) if settings.capacity_gpus < 0 else settings.capacity_gpus,
         )
-        executor, capacity = _executor(settings, capacity)
+        policy = sandbox_policy(settings)
+        executor, capacity = _executor(settings, capacity, policy)
         datasets = DatasetService(db, store)
         runner = Runner(
             db,
@@ -93,7 +96,7 @@ class Services:
         moved = adopt_unowned_buckets(store, credentials["project_id"])
         if moved:
             log.warning("buckets moved into the default project's namespace: %s", moved)
-        jobs = JobService(db, store, catalog, runner, datasets)
+        jobs = JobService(db, store, catalog, runner, datasets, settings.host_path_allow)
         identities = identity.IdentityService(
             db, settings.token_lifetime_s, settings.signature_skew_s
         )
@@ -116,13 +119,27 @@ class Services:
         self.db.dispose()
 
 
-def _executor(settings: Settings, local: Resources) -> tuple[Executor, Resources]:
+def sandbox_policy(settings: Settings) -> sandbox.Policy:
+    """How workers are fenced in, from the settings: nothing of the data dir but their run."""
+    return sandbox.Policy(
+        enabled=settings.sandbox,
+        hidden=(str(settings.data_dir.resolve()),),
+        run_user=settings.run_user,
+        passthrough=settings.run_env_passthrough,
+    )
+
+
+def _executor(
+    settings: Settings, local: Resources, policy: sandbox.Policy
+) -> tuple[Executor, Resources]:
     """The executor the settings name, and the capacity versions are admitted against."""
     if settings.executor != "ray":
-        return LocalExecutor(), local
+        return LocalExecutor(policy), local
     from trainjobs.executors.ray import RayExecutor
 
-    executor = RayExecutor(settings.ray_address, shared_storage=settings.shared_storage)
+    executor = RayExecutor(
+        settings.ray_address, shared_storage=settings.shared_storage, policy=policy
+    )
     # Ray places each worker on a node; trainjobs only refuses what the whole
     # cluster could never hold.
     cluster = executor.capacity()
@@ -149,6 +166,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.state.login_throttle = LoginThrottle(settings.login_max_failures)
     app.include_router(training_jobs.router)
     app.include_router(logs.router)
     app.include_router(dataset_routes.router)
@@ -157,7 +175,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/health", tags=["service"])
     async def health() -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        # Whether runs are fenced in is part of the service's health: an
+        # operator who turned the sandbox off sees it on every check.
+        return JSONResponse({"status": "ok", "sandbox": settings.sandbox})
 
     app.add_middleware(JsonBodies)
     app.add_middleware(RefuseNul)
