@@ -57,13 +57,18 @@ for path in TARGETS:
 LIST = (
     PRELUDE
     + """
+own = os.environ["TRAINJOBS_TRAIN_URL"] + "/"
 for path in TARGETS:
     try:
         names = os.listdir(path)
     except OSError as exc:
         refused(path, exc)
-    else:
-        leak(f"{path}: {names}") if names else print("refused", path, "empty", flush=True)
+        continue
+    # What leads to this run's own folder may show; nothing else.
+    others = [n for n in names if not own.startswith(os.path.join(path, n) + "/")]
+    if others:
+        leak(f"{path}: {others}")
+    print("refused", path, "shows only", names, flush=True)
 """
 )
 
@@ -189,7 +194,7 @@ def test_credentials_database_and_key_file_cannot_be_read(sandboxed: Server) -> 
 
 
 def test_walking_up_from_the_working_folder_finds_nothing_of_the_server(sandboxed: Server) -> None:
-    names = ["credentials.json", "trainjobs.db", "secret.key", "obs", "runs"]
+    names = ["credentials.json", "trainjobs.db", "secret.key", "obs", "store.json"]
     assert_refused(sandboxed, WALK_UP, names, count=1)
 
 
@@ -308,7 +313,11 @@ def test_cache_and_tmp_are_writable_and_private_to_each_run(sandboxed: Server) -
     for created, root in zip(runs, outputs, strict=True):
         version = sandboxed.wait_status(created["job_id"], created["version_id"])
         assert version["status"] == 10, sandboxed.log_text(0, created["version_id"])
-        assert not (root / "scratch").exists()  # gone with the run's clean-up
+        # Gone with the run's clean-up, which follows the final status.
+        deadline = time.monotonic() + 10
+        while (root / "scratch").exists():
+            assert time.monotonic() < deadline, list((root / "scratch").rglob("*"))
+            time.sleep(0.05)
 
 
 VOLUME = """\
@@ -334,7 +343,6 @@ def test_read_only_host_path_volume_appears_at_its_dest_path(
     assert "read from the host" in log
     assert "refused write OSError 30" in log and "LEAK" not in log  # EROFS
     assert not (volume_dir / "new.txt").exists()
-    assert json.loads(json.dumps(version.get("volumes", volumes))) == volumes
 
 
 @pytest.mark.parametrize(
@@ -370,7 +378,13 @@ def test_volume_over_a_system_folder_is_refused(sandboxed: Server, volume_dir: P
     volume = {"host_path": {"src_path": str(volume_dir), "dest_path": "/usr/lib"}}
     body = {
         "job_name": unique_name(),
-        "config": {"app_url": app_url, "boot_file_url": boot, "spec_id": 1, "volumes": [volume]},
+        "config": {
+            "worker_server_num": 1,
+            "app_url": app_url,
+            "boot_file_url": boot,
+            "spec_id": 1,
+            "volumes": [volume],
+        },
     }
     r = sandboxed.client.post(f"{sandboxed.v1}/training-jobs", json=body)
     assert "system folder" in assert_envelope(r, 400, "ModelArts.0104")["error_message"]

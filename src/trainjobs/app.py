@@ -58,6 +58,7 @@ class Services:
         settings.runs_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url, settings.resolved_secret_key_file)
         db.migrate()
+        db.secrets  # noqa: B018 - made (0600) at the first start, not at the first secret key
         store = ObjectStore.from_url(
             settings.resolved_object_store_url, endpoint=settings.obs_endpoint
         )
