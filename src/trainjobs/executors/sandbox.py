@@ -211,8 +211,9 @@ def bwrap_command(policy: Policy, worker: WorkerSpec, argv: Sequence[str]) -> li
     args: list[str] = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try"]
     args += ["--new-session"]  # no terminal tricks (TIOCSTI) into the server's session
     system = _system_binds(argv[0] if argv else sys.executable)
+    made: set[str] = set()
     for source, dest in system:
-        args += ["--ro-bind", source, dest]
+        args += _mount("--ro-bind", source, dest, made)
     for link in MERGED_USR_LINKS:
         if os.path.islink(link):
             args += ["--symlink", os.readlink(link), link]
@@ -228,15 +229,9 @@ def bwrap_command(policy: Policy, worker: WorkerSpec, argv: Sequence[str]) -> li
     scratch = scratch_dirs(worker)
     if scratch is not None:
         args += ["--bind", str(scratch[0]), "/cache", "--bind", str(scratch[1]), "/tmp"]
-    made: set[str] = set()
     for bind in worker.binds:
-        # bwrap makes a mount point's missing parents private (0700): made
-        # here first, they can be walked through by the worker's user.
-        for parent in reversed(Path(bind.dest).parents[:-1]):
-            if str(parent) not in made:
-                made.add(str(parent))
-                args += ["--dir", str(parent)]
-        args += ["--ro-bind" if bind.read_only else "--bind", str(bind.source), str(bind.dest)]
+        flag = "--ro-bind" if bind.read_only else "--bind"
+        args += _mount(flag, str(bind.source), str(bind.dest), made)
     args += ["--chdir", str(worker.cwd)]
     user = run_as(policy)
     if user is not None:
@@ -246,6 +241,18 @@ def bwrap_command(policy: Policy, worker: WorkerSpec, argv: Sequence[str]) -> li
         args += [f"--regid={gid}", "--clear-groups", "--inh-caps=-all", "--no-new-privs"]
     args += ["--", *argv]
     return args
+
+
+def _mount(flag: str, source: str, dest: str, made: set[str]) -> list[str]:
+    """A bind, after its missing parents: bwrap would make those private (0700),
+    and the worker's user could not walk through them to the bound folder."""
+    args: list[str] = []
+    for parent in reversed(Path(dest).parents[:-1]):
+        if str(parent) not in made:
+            made.add(str(parent))
+            args += ["--dir", str(parent)]
+    made.add(dest)
+    return [*args, flag, source, dest]
 
 
 @functools.lru_cache(maxsize=16)
