@@ -168,6 +168,10 @@ def assert_refused(server: Server, source: str, targets: Any, count: int | None 
 @pytest.fixture(scope="module")
 def other_run(sandboxed: Server) -> Iterator[dict[str, Any]]:
     """A version of the same project running beside the hostile ones."""
+    yield from running_beside(sandboxed)
+
+
+def running_beside(sandboxed: Server) -> Iterator[dict[str, Any]]:
     created = sandboxed.create_job(SLEEPER)
     job_id, version_id = created["job_id"], created["version_id"]
     sandboxed.wait_status(job_id, version_id, {8})

@@ -19,7 +19,8 @@ depends_on = None
 
 
 def _box() -> SecretBox | None:
-    path = op.get_context().config.attributes.get("secret_key_file")
+    config = op.get_context().config
+    path = config.attributes.get("secret_key_file") if config is not None else None
     return SecretBox.at(Path(path)) if path else None
 
 
