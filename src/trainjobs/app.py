@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -126,7 +127,9 @@ def sandbox_policy(settings: Settings) -> sandbox.Policy:
         enabled=settings.sandbox,
         hidden=(str(settings.data_dir.resolve()),),
         run_user=settings.run_user,
-        passthrough=settings.run_env_passthrough,
+        passthrough=tuple(
+            (name, os.environ[name]) for name in settings.run_env_passthrough if name in os.environ
+        ),
     )
 
 

@@ -56,7 +56,9 @@ class Policy:
     # Folders no run may see, even where a system folder holds them (the data dir).
     hidden: tuple[str, ...] = ()
     run_user: str = DEFAULT_RUN_USER  # whom workers run as when the server is root
-    passthrough: tuple[str, ...] = ()  # server variables the operator hands to every run
+    # Server variables the operator hands to every run (name, value): taken from
+    # the server's environment, so that every node hands over the same.
+    passthrough: tuple[tuple[str, str], ...] = ()
 
     def wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,7 +69,7 @@ class Policy:
             enabled=bool(raw.get("enabled", True)),
             hidden=tuple(raw.get("hidden", ())),
             run_user=str(raw.get("run_user", DEFAULT_RUN_USER)),
-            passthrough=tuple(raw.get("passthrough", ())),
+            passthrough=tuple((str(k), str(v)) for k, v in raw.get("passthrough", ())),
         )
 
 
@@ -144,10 +146,12 @@ def environment(contract: Mapping[str, str], policy: Policy) -> dict[str, str]:
     Never the server's whole environment: its database URL, object-store keys
     and anything else an operator gave it are not for tenants' code.
     """
-    allowed = set(ALLOWED_ENV) | set(policy.passthrough)
     env = {
-        k: v for k, v in os.environ.items() if k in allowed or k.startswith(ALLOWED_ENV_PREFIXES)
+        k: v
+        for k, v in os.environ.items()
+        if k in ALLOWED_ENV or k.startswith(ALLOWED_ENV_PREFIXES)
     }
+    env.update(policy.passthrough)
     if policy.enabled:
         env["HOME"] = SANDBOX_HOME
     env.update(contract)
