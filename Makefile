@@ -6,7 +6,7 @@ DATA_DIR ?= ./trainjobs-data
 
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres
 
-.PHONY: install install-test serve test test-sqlite test-postgres test-ray lint bench clean
+.PHONY: install install-test sandbox-tool serve test test-sqlite test-postgres test-ray lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,20 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 
-serve: install
+# Runs are sandboxed with bubblewrap: installed here when root can, else named.
+sandbox-tool:
+	@if [ -z "$$TRAINJOBS_NO_SANDBOX" ] && ! command -v bwrap >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	    else \
+	        echo "error: trainjobs sandboxes runs with bubblewrap, which is not installed:"; \
+	        echo "  sudo apt-get install bubblewrap    (Fedora: sudo dnf install bubblewrap)"; \
+	        echo "or run without a sandbox (tenants' code gets the server's rights): TRAINJOBS_NO_SANDBOX=1 make serve"; \
+	        exit 1; \
+	    fi; \
+	fi
+
+serve: install sandbox-tool
 	$(BIN)/trainjobs serve --data-dir $(DATA_DIR)
 
 # The whole suite: lint and types, the tests on SQLite, the API tests again on
@@ -31,7 +44,7 @@ lint: install-test
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy
 
-test-sqlite: install-test
+test-sqlite: install-test sandbox-tool
 	$(BIN)/pytest
 
 test-postgres: install-test

@@ -14,6 +14,11 @@ HTTP API. For each version:
 Next to them, the bare launch of the same interpreter on the same machine:
 ``subprocess.run([sys.executable, "-c", "pass"])``, timed around the call.
 
+The local executor is measured twice, with the bubblewrap sandbox every run
+gets by default and without it (``TRAINJOBS_NO_SANDBOX=1``), and the
+sandbox's cost (the difference of the medians) is printed beside its target:
+at most 10 ms added to submit -> running and to submit -> completed.
+
     .venv/bin/python bench/launch_latency.py                   # local executor only
     .venv/bin/python bench/launch_latency.py --runs 50 --json out.json
 
@@ -49,6 +54,7 @@ COMPLETED = 10
 FINAL = {3, 5, 6, 10, 11, 12, 13, 14, 16, 17, 20, 21}
 HEALTH_TIMEOUT_S = 120.0
 RUN_TIMEOUT_S = 120.0
+SANDBOX_TARGET_MS = 10.0  # what the sandbox may add to either figure
 # A catalogue that fits one worker in a node of the test cluster (tests/ray/run.sh).
 RAY_CATALOG = """
 [[specs]]
@@ -79,6 +85,10 @@ class Timings:
     def summary(self) -> dict[str, float | int]:
         ms = sorted(s * 1000 for s in self.seconds)
         return {"n": len(ms), "p50_ms": _pct(ms, 50), "p90_ms": _pct(ms, 90)} if ms else {"n": 0}
+
+
+def _p50(timings: Timings) -> float:
+    return _pct(sorted(s * 1000 for s in timings.seconds), 50)
 
 
 def _pct(sorted_ms: list[float], pct: int) -> float:
@@ -215,9 +225,21 @@ def main() -> None:
 
     rows = [bare_launch(args.runs)]
     print(rows[-1].row(), flush=True)
-    for timing in measure_service("local", {"TRAINJOBS_EXECUTOR": "local"}, args.runs, poll_s):
-        rows.append(timing)
-        print(timing.row(), flush=True)
+    local: dict[str, tuple[Timings, Timings]] = {}
+    for name, extra in (("local", {}), ("local, no sandbox", {"TRAINJOBS_NO_SANDBOX": "1"})):
+        env = {"TRAINJOBS_EXECUTOR": "local", **extra}
+        local[name] = measure_service(name, env, args.runs, poll_s)
+        for timing in local[name]:
+            rows.append(timing)
+            print(timing.row(), flush=True)
+    for index, what in enumerate(("submit -> running", "submit -> completed")):
+        cost = _p50(local["local"][index]) - _p50(local["local, no sandbox"][index])
+        verdict = "ok" if cost <= SANDBOX_TARGET_MS else "OVER"
+        print(
+            f"sandbox cost, {what:<20} {cost:+8.1f} ms  (target <= {SANDBOX_TARGET_MS:g} ms: "
+            f"{verdict})",
+            flush=True,
+        )
     if args.ray_address:
         ray_env = {
             "TRAINJOBS_EXECUTOR": "ray",

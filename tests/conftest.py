@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from trainjobs.objectstore import ObjectStore, parse_obs_path
@@ -67,6 +68,9 @@ class Server:
             # set the machine's real capacity.
             "TRAINJOBS_CAPACITY_CORES": "64",
             "TRAINJOBS_CAPACITY_MEMORY_GIB": "4096",
+            # The suite's many deliberate bad logins from one address; the
+            # throttle's own tests set it low.
+            "TRAINJOBS_LOGIN_MAX_FAILURES": "1000",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -191,6 +195,25 @@ class Server:
             if time.monotonic() > deadline:
                 raise AssertionError(f"version stayed in status {version['status']}: {version}")
             time.sleep(0.1)
+
+    def host_pids(self, version_id: int, inner: list[int]) -> list[int]:
+        """The host pids of a run's processes that know themselves as ``inner``.
+
+        A sandboxed worker has its own PID namespace: the pid a script reads
+        with os.getpid() is not the host's. /proc's NSpid line gives both.
+        """
+        state = self.data_dir / "runs" / str(version_id) / "workers"
+        found: dict[int, int] = {}
+        for pid_file in state.glob("*.pid"):
+            parent = psutil.Process(json.loads(pid_file.read_text())["pid"])
+            for proc in [parent, *parent.children(recursive=True)]:
+                try:
+                    with open(f"/proc/{proc.pid}/status") as f:
+                        line = next(x for x in f if x.startswith("NSpid:"))
+                except (OSError, StopIteration):
+                    continue
+                found.setdefault(int(line.split()[-1]), proc.pid)
+        return [found[p] for p in inner]
 
     def log_text(self, job_id: int, version_id: int) -> str:
         logs = self.data_dir / "runs" / str(version_id) / "logs"

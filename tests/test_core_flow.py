@@ -34,7 +34,7 @@ SEED_VERSION_FIELDS = {
 
 
 def test_health_and_credentials(server: Server) -> None:
-    assert server.client.get("/health").json() == {"status": "ok"}
+    assert server.client.get("/health").json() == {"status": "ok", "sandbox": True}
     creds_path = server.data_dir / "credentials.json"
     creds = json.loads(creds_path.read_text())
     assert set(creds) >= {"endpoint", "project_id", "token"}

@@ -35,7 +35,7 @@ def _pids(server: Server, version_id: int) -> list[int]:
     while not path.exists() or not path.read_text().strip():
         assert time.monotonic() < deadline, "the run never wrote its pids"
         time.sleep(0.05)
-    return [int(p) for p in path.read_text().split()]
+    return server.host_pids(version_id, [int(p) for p in path.read_text().split()])
 
 
 def _gone(pids: list[int], timeout_s: float = 20) -> bool:
@@ -247,12 +247,11 @@ def test_runs_that_end_while_the_server_is_down_keep_their_outcome(fresh_server:
     for pid in ok_pids[1:]:
         psutil.Process(pid).kill()
     os.kill(ok_pids[0], signal.SIGTERM)
-    # The worker's parent first: killed after its worker, it would record the exit.
-    doomed = []
-    for pid in bad_pids:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc = psutil.Process(pid)
-            doomed += [*([proc.parent()] if pid == bad_pids[0] else []), proc]
+    # The worker's recording parent first: killed after its worker, it would record
+    # the exit. (The script's own parent may be its sandbox, between the two.)
+    state = server.data_dir / "runs" / str(created_bad["version_id"]) / "workers"
+    recorder = psutil.Process(json.loads((state / "0.pid").read_text())["pid"])
+    doomed = [recorder, *recorder.children(recursive=True)]
     for proc in doomed:
         with contextlib.suppress(psutil.NoSuchProcess, AttributeError):
             proc.kill()

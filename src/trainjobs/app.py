@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from trainjobs.domain.runner import Runner
 from trainjobs.domain.scheduler import Resources, Scheduler
 from trainjobs.domain.training_configs import TrainingConfigService
 from trainjobs.domain.visualization import VisualizationService
+from trainjobs.domain.throttle import LoginThrottle
+from trainjobs.executors import sandbox
 from trainjobs.executors.base import Executor
 from trainjobs.executors.local import LocalExecutor
 from trainjobs.executors.machine import describe_machine
@@ -58,8 +61,9 @@ class Services:
     def start(cls, settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.runs_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings.resolved_secret_key_file)
         db.migrate()
+        db.secrets  # noqa: B018 - made (0600) at the first start, not at the first secret key
         store = ObjectStore.from_url(
             settings.resolved_object_store_url, endpoint=settings.obs_endpoint
         )
@@ -70,7 +74,8 @@ class Services:
             memory_gib=settings.capacity_memory_gib or float(machine.memory_gib),
             gpus=len(machine.gpus) if settings.capacity_gpus < 0 else settings.capacity_gpus,
         )
-        executor, capacity = _executor(settings, capacity)
+        policy = sandbox_policy(settings)
+        executor, capacity = _executor(settings, capacity, policy)
         datasets = DatasetService(db, store)
         runner = Runner(
             db,
@@ -97,7 +102,7 @@ class Services:
         moved = adopt_unowned_buckets(store, credentials["project_id"])
         if moved:
             log.warning("buckets moved into the default project's namespace: %s", moved)
-        jobs = JobService(db, store, catalog, runner, datasets)
+        jobs = JobService(db, store, catalog, runner, datasets, settings.host_path_allow)
         identities = identity.IdentityService(
             db, settings.token_lifetime_s, settings.signature_skew_s
         )
@@ -134,13 +139,29 @@ class Services:
         self.db.dispose()
 
 
-def _executor(settings: Settings, local: Resources) -> tuple[Executor, Resources]:
+def sandbox_policy(settings: Settings) -> sandbox.Policy:
+    """How workers are fenced in, from the settings: nothing of the data dir but their run."""
+    return sandbox.Policy(
+        enabled=settings.sandbox,
+        hidden=(str(settings.data_dir.resolve()),),
+        run_user=settings.run_user,
+        passthrough=tuple(
+            (name, os.environ[name]) for name in settings.run_env_passthrough if name in os.environ
+        ),
+    )
+
+
+def _executor(
+    settings: Settings, local: Resources, policy: sandbox.Policy
+) -> tuple[Executor, Resources]:
     """The executor the settings name, and the capacity versions are admitted against."""
     if settings.executor != "ray":
-        return LocalExecutor(), local
+        return LocalExecutor(policy), local
     from trainjobs.executors.ray import RayExecutor
 
-    executor = RayExecutor(settings.ray_address, shared_storage=settings.shared_storage)
+    executor = RayExecutor(
+        settings.ray_address, shared_storage=settings.shared_storage, policy=policy
+    )
     # Ray places each worker on a node; trainjobs only refuses what the whole
     # cluster could never hold.
     cluster = executor.capacity()
@@ -167,6 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.state.login_throttle = LoginThrottle(settings.login_max_failures)
     app.include_router(training_jobs.router)
     app.include_router(logs.router)
     app.include_router(dataset_routes.router)
@@ -178,7 +200,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/health", tags=["service"])
     async def health() -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        # Whether runs are fenced in is part of the service's health: an
+        # operator who turned the sandbox off sees it on every check.
+        return JSONResponse({"status": "ok", "sandbox": settings.sandbox})
 
     app.add_middleware(JsonBodies)
     app.add_middleware(RefuseNul)

@@ -50,6 +50,17 @@ class Settings:
     viz_hour_s: float = 3600.0
     viz_sync_period_s: float = 5.0
     viz_quota: int = 100
+    # Every worker runs in a bubblewrap sandbox; off only by the operator's explicit choice.
+    sandbox: bool = True
+    run_user: str = "nobody"  # whom workers run as when the server runs as root
+    # Server variables handed to every run besides the allow-list (names).
+    run_env_passthrough: tuple[str, ...] = ()
+    # Host folders under which host_path volumes may be bound; empty: none.
+    host_path_allow: tuple[str, ...] = ()
+    secret_key_file: str = ""  # "": secret.key in the data dir
+    # Failed logins of one user before a short lockout (an address may fail 4 times as
+    # often); 0 turns the throttle off.
+    login_max_failures: int = 5
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -78,16 +89,27 @@ class Settings:
             "region": env.get("TRAINJOBS_REGION", DEFAULT_REGION),
             "executor": env.get("TRAINJOBS_EXECUTOR", "local"),
             "ray_address": env.get("TRAINJOBS_RAY_ADDRESS", "auto"),
-            "shared_storage": env.get("TRAINJOBS_SHARED_STORAGE", "").lower()
-            in ("1", "true", "yes"),
             "viz_hour_s": float(env.get("TRAINJOBS_VIZ_HOUR_S", 3600.0)),
             "viz_sync_period_s": float(env.get("TRAINJOBS_VIZ_SYNC_PERIOD_S", 5.0)),
             "viz_quota": int(env.get("TRAINJOBS_VIZ_QUOTA", 100)),
+            "shared_storage": _flag(env.get("TRAINJOBS_SHARED_STORAGE", "")),
+            "sandbox": not _flag(env.get("TRAINJOBS_NO_SANDBOX", "")),
+            "run_user": env.get("TRAINJOBS_RUN_USER", "nobody"),
+            "run_env_passthrough": _names(env.get("TRAINJOBS_RUN_ENV_PASSTHROUGH", "")),
+            "host_path_allow": tuple(
+                p for p in env.get("TRAINJOBS_HOST_PATH_ALLOW", "").split(os.pathsep) if p
+            ),
+            "secret_key_file": env.get("TRAINJOBS_SECRET_KEY_FILE", ""),
+            "login_max_failures": int(env.get("TRAINJOBS_LOGIN_MAX_FAILURES", 5)),
         }
         if "TRAINJOBS_DATA_DIR" in env:
             values["data_dir"] = Path(env["TRAINJOBS_DATA_DIR"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def resolved_secret_key_file(self) -> Path:
+        return Path(self.secret_key_file) if self.secret_key_file else self.data_dir / "secret.key"
 
     @property
     def endpoint(self) -> str:
@@ -110,3 +132,11 @@ class Settings:
     def runs_dir(self) -> Path:
         # Absolute: runs change directory, and their paths must still hold.
         return (self.data_dir / "runs").resolve()
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n for n in text.replace(",", " ").split() if n)

@@ -27,6 +27,7 @@ users_app = typer.Typer(
     help="Create, list and delete users, with their passwords and access keys (AK/SK).",
     no_args_is_help=True,
 )
+tokens_app = typer.Typer(help="Rotate the default project's token.", no_args_is_help=True)
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -44,7 +45,7 @@ Domain = Annotated[str, typer.Option(help="The user's domain (the account name I
 def _database(data_dir: Path) -> Iterator[Database]:
     settings = Settings.from_env(data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, settings.resolved_secret_key_file)
     try:
         db.migrate()  # a no-op when the service already brought the schema up
         yield db
@@ -209,3 +210,18 @@ def delete_user(
     with _database(data_dir) as db:
         user = identity.delete_user(db, domain, name)
     console.print(f"deleted user {user.domain}/{user.name}")
+
+
+# -- tokens ---------------------------------------------------------------------
+
+
+@tokens_app.command("rotate")
+def rotate_token(data_dir: DataDir = DEFAULT_DATA_DIR, as_json: AsJson = False) -> None:
+    """Replace the default project's token in credentials.json; the old one stops working."""
+    with _database(data_dir) as db:
+        credentials = identity.rotate_default_token(db, data_dir)
+    path = data_dir / identity.CREDENTIALS_FILE
+    if as_json:
+        _print_json({"project_id": credentials["project_id"], "credentials": str(path)})
+    else:
+        console.print(f"rotated the default project's token; the new one is in {path}")

@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(obs.app, name="obs")
 app.add_typer(identity_cli.projects_app, name="projects")
 app.add_typer(identity_cli.users_app, name="users")
+app.add_typer(identity_cli.tokens_app, name="tokens")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(versions.app, name="versions")
 app.add_typer(configs.app, name="configs")
@@ -84,11 +85,21 @@ def serve(
             help="The S3-compatible service's URL (OBS, MinIO, Ceph), e.g. http://HOST:9000.",
         ),
     ] = None,
+    no_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--no-sandbox",
+            envvar="TRAINJOBS_NO_SANDBOX",
+            help="DANGEROUS: run workers without the bubblewrap sandbox, with the server's own "
+            "rights (they can read the database, credentials.json and every project's data).",
+        ),
+    ] = False,
 ) -> None:
     """Start the service on the embedded defaults (SQLite, local object store, local runs)."""
     import uvicorn
 
-    from trainjobs.app import create_app
+    from trainjobs.app import create_app, sandbox_policy
+    from trainjobs.executors import sandbox
 
     settings = Settings.from_env(
         host=host,
@@ -100,8 +111,14 @@ def serve(
         shared_storage=shared_storage,
         object_store_url=object_store_url,
         obs_endpoint=obs_endpoint,
+        sandbox=False if no_sandbox else None,
     )
-    problem = _executor_problem(settings) or _store_problem(settings) or _database_problem(settings)
+    problem = (
+        _sandbox_problem(settings)
+        or _executor_problem(settings)
+        or _store_problem(settings)
+        or _database_problem(settings)
+    )
     if problem:
         typer.echo(f"trainjobs: {problem}", err=True)
         raise typer.Exit(2)
@@ -113,7 +130,18 @@ def serve(
     if settings.object_store_url:
         typer.echo(f"object store: {settings.object_store_url}  {settings.obs_endpoint}".rstrip())
     typer.echo(f"credentials: {(settings.data_dir / 'credentials.json').resolve()}")
+    typer.echo(f"sandbox: {sandbox.describe(sandbox_policy(settings))}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def _sandbox_problem(settings: Settings) -> str:
+    """Why workers cannot be sandboxed, and how to fix it; "" if they can (or the operator
+    turned the sandbox off)."""
+    from trainjobs.app import sandbox_policy
+    from trainjobs.executors import sandbox
+
+    why = sandbox.problem(sandbox_policy(settings))
+    return f"no sandbox for runs: {why}" if why else ""
 
 
 def _executor_problem(settings: Settings) -> str:

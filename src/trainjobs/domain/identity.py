@@ -230,6 +230,30 @@ def bootstrap(db: Database, data_dir: Path, endpoint: str, job_quota: int) -> di
     return credentials
 
 
+def rotate_default_token(db: Database, data_dir: Path) -> dict[str, str]:
+    """Replace the default project's token: the old one is revoked at once, and
+    ``credentials.json`` holds the new one."""
+    path = data_dir / CREDENTIALS_FILE
+    try:
+        existing = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise errors.InvalidParameter(
+            f"{path} cannot be read ({exc}): start the server once to create it"
+        ) from exc
+    token = secrets.token_urlsafe(32)
+    with db.write() as conn:
+        project = q.get_project_by_name(conn, DEFAULT_PROJECT)
+        if project is None:
+            raise errors.InvalidParameter("there is no default project yet: start the server once")
+        old = str(existing.get("token", ""))
+        if old:
+            q.revoke_token(conn, hash_token(old))
+        q.insert_token(conn, hash_token(token), project.id, now_ms())
+    credentials = {**existing, "project_id": project.id, "token": token}
+    _write_private(path, json.dumps(credentials, indent=2) + "\n")
+    return credentials
+
+
 def _write_private(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -313,7 +337,7 @@ class IdentityService:
         with self.db.read() as conn:
             key = q.find_access_key(conn, access_key) if access_key else None
             row = q.get_user(conn, key.user_id) if key is not None else None
-        expected = key.sk if key is not None else secrets.token_urlsafe(30)
+        expected = self.db.secrets.unseal(key.sk) if key is not None else secrets.token_urlsafe(30)
         if not hmac.compare_digest(expected.encode(), secret_key.encode()) or row is None:
             raise errors.AuthenticationFailed(
                 "the access key or secret key is wrong: the request requires authentication"
@@ -449,7 +473,7 @@ class IdentityService:
             key = q.find_access_key(conn, auth.access_key)
         if key is None:
             raise errors.InvalidSignature(f"the access key {auth.access_key} is unknown")
-        signing.verify(request, auth, key.sk)
+        signing.verify(request, auth, self.db.secrets.unseal(key.sk))
         return str(key.user_id), auth, signed_at
 
     def _admit(self, method: str, auth: signing.Authorization, signed_at: datetime) -> None:
@@ -518,7 +542,7 @@ def create_user(
         for project in members:
             q.add_member(conn, user.id, project.id)
         if ak:
-            q.insert_access_key(conn, ak, user.id, sk, now_ms())
+            q.insert_access_key(conn, ak, user.id, db.secrets.seal(sk), now_ms())
     return NewUser(user, members, password, ak, sk)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from trainjobs.domain import configs, errors
+from trainjobs.domain import configs, errors, volumes
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService, DatasetVersion
@@ -88,12 +88,14 @@ class JobService:
         catalog: Catalog,
         runner: Runner,
         datasets: DatasetService,
+        host_paths: Sequence[str] = (),
     ) -> None:
         self.db = db
         self.store = store
         self.catalog = catalog
         self.runner = runner
         self.datasets = datasets
+        self.host_paths = tuple(host_paths)  # the folders host_path volumes may bind
 
     # -- jobs -----------------------------------------------------------------
 
@@ -211,6 +213,7 @@ class JobService:
             return self.datasets.find(project_id, dataset_id, version_id)
 
         resolved = configs.resolve(configs.derive(parent, sent), self.catalog, find)
+        volumes.check(resolved.config.volumes, self.host_paths, self.runner.runs_dir.parent)
         spec, workers = resolved.spec, resolved.config.worker_server_num
         demand = demand_of(spec.core, spec.cpu, spec.gpu_num, workers)
         if not self.runner.scheduler.can_ever_fit(demand):

@@ -31,8 +31,10 @@ from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.metrics import normalize_model_metrics
 from trainjobs.domain.scheduler import Cancelled, Grant, Resources, Scheduler, demand_of
 from trainjobs.domain.statuses import ACTIVE, Status
+from trainjobs.domain.volumes import volume_binds
 from trainjobs.executors import processes
 from trainjobs.executors.base import (
+    Bind,
     Executor,
     ProcessRef,
     RunHandle,
@@ -110,6 +112,11 @@ class RunPaths:
     @property
     def workers(self) -> Path:
         return self.root / "workers"
+
+    @property
+    def scratch(self) -> Path:
+        """Behind each sandboxed worker's private /cache and /tmp (one folder per rank)."""
+        return self.root / "scratch"
 
 
 def log_file_name(job_name: str, version_name: str, rank: int) -> str:
@@ -363,7 +370,8 @@ class Runner:
             if run.deleted:
                 shutil.rmtree(self.paths(run.version_id).root, ignore_errors=True)
             else:
-                for folder in (self.paths(run.version_id).code, self.paths(run.version_id).data):
+                done = self.paths(run.version_id)
+                for folder in (done.code, done.data, done.scratch):
                     shutil.rmtree(folder, ignore_errors=True)
 
     def _load(self, version_id: int) -> tuple[sa.Row, sa.Row, list[Path]] | None:
@@ -709,6 +717,14 @@ class Runner:
         per_worker = max(1, len(grant.core_slots) // n)
         gpus_per_worker = len(grant.gpu_slots) // n
         machine_cores = os.cpu_count() or 1
+        # What a sandboxed worker sees of the run, at the same paths as outside.
+        binds = (
+            Bind(paths.code, paths.code, own=True),
+            Bind(paths.data, paths.data, own=True),
+            Bind(paths.output, paths.output, own=True),
+            Bind(paths.logs, paths.logs, read_only=True),  # written through its stdout
+            *volume_binds(json.loads(row.volumes)),
+        )
         workers = []
         for rank in range(n):
             env = {
@@ -729,6 +745,8 @@ class Runner:
                     env=env,
                     # Capacity may be configured above the machine's cores: slots wrap.
                     cpus=tuple(sorted({s % machine_cores for s in slots})),
+                    binds=binds,
+                    scratch=paths.scratch / str(rank),
                 )
             )
         resources = WorkerResources(

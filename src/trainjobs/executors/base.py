@@ -10,12 +10,45 @@ from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
+class Bind:
+    """A folder a sandboxed worker sees: ``source`` on the host at ``dest`` inside."""
+
+    source: Path
+    dest: Path
+    read_only: bool = False
+    own: bool = False  # the run's own folder: handed to the user the worker runs as
+
+    def wire(self) -> dict[str, object]:
+        return {
+            "source": str(self.source),
+            "dest": str(self.dest),
+            "read_only": self.read_only,
+            "own": self.own,
+        }
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, object]) -> Bind:
+        return cls(
+            Path(str(raw["source"])),
+            Path(str(raw["dest"])),
+            bool(raw.get("read_only")),
+            bool(raw.get("own")),
+        )
+
+
+@dataclass(frozen=True)
 class WorkerSpec:
     argv: Sequence[str]
     cwd: Path
     log_path: Path
-    env: Mapping[str, str] = field(default_factory=dict)  # added to the server's environment
+    # The run contract's variables; the executor adds an allow-list of the
+    # server's own (PATH, locale, ...), never the whole of it.
+    env: Mapping[str, str] = field(default_factory=dict)
     cpus: tuple[int, ...] = ()  # CPU ids to pin the worker to; () leaves it free
+    # What of the run a sandboxed worker sees (its folders, its volumes), and
+    # the folder behind its private /cache and /tmp.
+    binds: tuple[Bind, ...] = ()
+    scratch: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -19,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainjobs import nofollow
-from trainjobs.executors import processes
-from trainjobs.executors import worker as worker_parent
+from trainjobs.executors import processes, sandbox
 from trainjobs.executors.base import ProcessRef, RunOutcome, RunSpec, WorkerExit
 
 WAIT_POLL_S = 0.2  # how soon an ended worker is noticed; each poll costs a few syscalls
@@ -73,7 +70,7 @@ class LocalRun:
         self._stopped = False
 
     @classmethod
-    def launch(cls, spec: RunSpec) -> LocalRun:
+    def launch(cls, spec: RunSpec, policy: sandbox.Policy) -> LocalRun:
         spec.state_dir.mkdir(parents=True, exist_ok=True)
         for stale in spec.state_dir.iterdir():
             stale.unlink()
@@ -81,21 +78,13 @@ class LocalRun:
         try:
             for rank, worker in enumerate(spec.workers):
                 worker.log_path.parent.mkdir(parents=True, exist_ok=True)
-                command = [
-                    sys.executable,
-                    "-S",  # the parent needs only the standard library: start fast
-                    str(Path(worker_parent.__file__).resolve()),
-                    str(spec.state_dir),
-                    str(rank),
-                    "--cpus=" + ",".join(str(c) for c in worker.cpus),
-                    "--",
-                    *worker.argv,
-                ]
+                sandbox.prepare(policy, worker)
+                started = sandbox.launch(policy, worker, spec.state_dir, rank)
                 with open(worker.log_path, "ab") as log:
                     popen = subprocess.Popen(
-                        command,
+                        started.command,
                         cwd=worker.cwd,
-                        env={**os.environ, **worker.env},
+                        env=started.env,
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=subprocess.STDOUT,
@@ -165,8 +154,13 @@ class LocalRun:
 
 
 class LocalExecutor:
+    def __init__(self, policy: sandbox.Policy | None = None) -> None:
+        # Without a policy (tools and tests that build an executor directly)
+        # workers are not sandboxed, but still get only the allowed environment.
+        self.policy = policy or sandbox.Policy(enabled=False)
+
     def start(self, spec: RunSpec) -> LocalRun:
-        return LocalRun.launch(spec)
+        return LocalRun.launch(spec, self.policy)
 
     def adopt(self, state_dir: Path, workers: int) -> LocalRun | None:
         return LocalRun.adopt(state_dir, workers)

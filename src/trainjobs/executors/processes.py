@@ -11,6 +11,8 @@ import psutil
 
 from trainjobs.executors.base import ProcessRef
 
+SANDBOX_TOOL = "bwrap"
+
 
 def _tree(pid: int) -> list[psutil.Process]:
     try:
@@ -43,17 +45,24 @@ def terminate_trees(roots: Iterable[int], grace_s: float) -> bool:
     whether any process was alive to signal.
     """
     procs: dict[int, psutil.Process] = {}
+    sandboxed: set[int] = set()
     for pid in roots:
         for proc in _tree(pid):
             procs[proc.pid] = proc
+            if _is_sandbox(proc):
+                sandboxed.add(pid)
     if not procs:
         return False
     for proc in procs.values():
-        with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-    for pid in roots:
+        # A sandbox's own processes end when the worker inside does: a SIGTERM
+        # would end them first and take away the worker's grace.
+        if not _is_sandbox(proc):
+            with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+    for pid in set(roots) - sandboxed:
         # Workers lead their own session: grandchildren that escaped the
-        # parent link are still in the group.
+        # parent link are still in the group. (In a sandbox nothing escapes:
+        # its PID namespace's first process adopts them, and it is in the tree.)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
     _gone, alive = psutil.wait_procs(list(procs.values()), timeout=grace_s)
@@ -65,6 +74,13 @@ def terminate_trees(roots: Iterable[int], grace_s: float) -> bool:
             os.killpg(pid, signal.SIGKILL)
     psutil.wait_procs(alive, timeout=5)
     return True
+
+
+def _is_sandbox(proc: psutil.Process) -> bool:
+    try:
+        return os.path.basename(proc.exe()) == SANDBOX_TOOL
+    except (psutil.Error, OSError):
+        return False
 
 
 def create_time(pid: int) -> float:

@@ -39,11 +39,13 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainjobs.executors import sandbox
 from trainjobs.executors.base import (
+    Bind,
     ProcessRef,
     RunOutcome,
     RunSpec,
@@ -119,6 +121,7 @@ class _Record:
     actors: list[str]
     workers: list[dict[str, Any]]
     resources: dict[str, Any]
+    policy: dict[str, Any] = field(default_factory=dict)  # the sandbox, as every node applies it
 
     def save(self, state_dir: Path) -> None:
         tmp = state_dir / (STATE_FILE + ".tmp")
@@ -140,6 +143,8 @@ class _Record:
                 cwd=Path(w["cwd"]),
                 log_path=Path(w["log_path"]),
                 env=dict(w["env"]),
+                binds=tuple(Bind.from_wire(b) for b in w.get("binds", ())),
+                scratch=Path(w["scratch"]) if w.get("scratch") else None,
             )
             for w in self.workers
         ]
@@ -201,7 +206,7 @@ class RayRun:
     # -- starting --------------------------------------------------------------
 
     @classmethod
-    def create(cls, spec: RunSpec) -> RayRun:
+    def create(cls, spec: RunSpec, policy: sandbox.Policy) -> RayRun:
         import ray
 
         spec.state_dir.mkdir(parents=True, exist_ok=True)
@@ -221,10 +226,13 @@ class RayRun:
                     "cwd": str(w.cwd),
                     "log_path": str(w.log_path),
                     "env": dict(w.env),
+                    "binds": [b.wire() for b in w.binds],
+                    "scratch": str(w.scratch) if w.scratch else "",
                 }
                 for w in spec.workers
             ],
             resources=bundle,
+            policy=policy.wire(),
         )
         # Recorded before anything exists on the cluster: a server that dies
         # from here on leaves a trail that leads to what it created.
@@ -327,7 +335,17 @@ class RayRun:
                 f"(node id {place['node_id'][:12]}, bundle {rank})",
             )
         launches = [
-            a.launch.remote(list(spec.argv), str(spec.cwd), env, str(spec.log_path), cores, gpus)
+            a.launch.remote(
+                list(spec.argv),
+                str(spec.cwd),
+                env,
+                str(spec.log_path),
+                cores,
+                gpus,
+                [b.wire() for b in spec.binds],
+                str(spec.scratch) if spec.scratch else "",
+                self._record.policy,
+            )
             for a, spec, env in zip(actors, self._specs, envs, strict=True)
         ]
         started = ray.get(launches, timeout=ACTOR_CALL_TIMEOUT_S)
@@ -564,7 +582,16 @@ class RayRun:
 class RayExecutor:
     """Runs versions on the Ray cluster at ``address`` (Ray's GCS address, or "auto")."""
 
-    def __init__(self, address: str = "auto", *, shared_storage: bool = False) -> None:
+    def __init__(
+        self,
+        address: str = "auto",
+        *,
+        shared_storage: bool = False,
+        policy: sandbox.Policy | None = None,
+    ) -> None:
+        # Without a policy (tools and tests that build an executor directly)
+        # workers are not sandboxed, but still get only the allowed environment.
+        self.policy = policy or sandbox.Policy(enabled=False)
         problem = refusal(shared_storage)
         if problem:
             raise ExecutorRefused(problem)
@@ -598,7 +625,7 @@ class RayExecutor:
         )
 
     def start(self, spec: RunSpec) -> RayRun:
-        return RayRun.create(spec)
+        return RayRun.create(spec, self.policy)
 
     def adopt(self, state_dir: Path, workers: int) -> RayRun | None:
         return RayRun.find(state_dir)

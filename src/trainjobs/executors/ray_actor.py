@@ -9,18 +9,15 @@ wrapped with ``ray.remote`` by the executor, so this module imports without Ray.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trainjobs.executors import processes
-from trainjobs.executors import worker as worker_parent
-from trainjobs.executors.base import ProcessRef
+from trainjobs.executors import processes, sandbox
+from trainjobs.executors.base import Bind, ProcessRef, WorkerSpec
 from trainjobs.executors.sampler import Sampler, Series
 
 UNRECORDED_EXIT = -9  # the worker ended without an exit on record: as if SIGKILLed
@@ -76,33 +73,37 @@ class WorkerActor:
         log_path: str,
         cores: int,
         gpus: int,
+        binds: list[dict[str, Any]] | None = None,
+        scratch: str = "",
+        policy: dict[str, Any] | None = None,
     ) -> tuple[int, float] | None:
-        """Start the worker under its recording parent; its (pid, create time),
-        or None when a stop came first."""
+        """Start the worker under its recording parent, in the sandbox the policy
+        describes as built on this node; its (pid, create time), or None when a
+        stop came first."""
         with self._lock:
             if self._stopped:
                 return None
             if self._ref is not None:
                 return self._ref.pid, self._ref.create_time
             Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-            command = [
-                sys.executable,
-                "-S",
-                str(Path(worker_parent.__file__).resolve()),
-                str(self.state_dir),
-                str(self.rank),
-                "--cpus=",  # Ray sizes the worker by its bundle; it pins nothing
-                "--",
-                *argv,
-            ]
-            # Ray's variables here describe this actor's process (its job id, its
-            # raylet); the worker is a plain process, as under the local executor.
-            base = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+            worker = WorkerSpec(
+                argv=argv,
+                cwd=Path(cwd),
+                log_path=Path(log_path),
+                env=env,
+                binds=tuple(Bind.from_wire(b) for b in binds or ()),
+                scratch=Path(scratch) if scratch else None,
+            )  # no cpus: Ray sizes the worker by its bundle, it pins nothing
+            fence = sandbox.Policy.from_wire(policy or {"enabled": False})
+            sandbox.prepare(fence, worker)
+            # Built from this node's allow-list: Ray's own variables here describe
+            # this actor's process (its job id, its raylet), not the worker.
+            started = sandbox.launch(fence, worker, self.state_dir, self.rank)
             with open(log_path, "ab") as out:
                 self._popen = subprocess.Popen(
-                    command,
+                    started.command,
                     cwd=cwd,
-                    env={**base, **env},
+                    env=started.env,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,

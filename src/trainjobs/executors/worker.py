@@ -6,8 +6,11 @@ running, so it cannot wait for them. This small process is: it writes
 for a signal) when the worker ends, and a restarted server adopts the run from
 those files. It also pins the worker to its CPUs before starting it, so every
 process the worker starts inherits the pinning.
-Run as ``python -S worker.py STATE_DIR RANK --cpus=0,1 -- ARGV...``: it imports
-only the standard library, so it starts fast and needs no installed package.
+Run as ``python -S worker.py STATE_DIR RANK --cpus=0,1 [--sandboxed] -- ARGV...``:
+it imports only the standard library, so it starts fast and needs no installed
+package. With ``--sandboxed`` ARGV is a sandbox (bwrap) around the worker, which
+reports a worker killed by signal N as exit code 128+N, as a shell does; the
+parent records it as the signal, the way an unsandboxed worker's would be.
 """
 
 from __future__ import annotations
@@ -44,10 +47,15 @@ def _create_time(pid: int) -> float:
     return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
+SIGNAL_EXITS = range(129, 129 + 64)  # how a sandbox reports a signal: 128+N
+
+
 def main(argv: list[str]) -> int:
-    state_dir, rank, cpus_arg, sep, *command = argv
+    state_dir, rank, cpus_arg, *rest = argv
+    sandboxed = bool(rest) and rest[0] == "--sandboxed"
+    sep, *command = rest[1:] if sandboxed else rest
     if sep != "--" or not command or not cpus_arg.startswith("--cpus="):
-        print("usage: worker STATE_DIR RANK --cpus=LIST -- ARGV...", file=sys.stderr)
+        print("usage: worker STATE_DIR RANK --cpus=LIST [--sandboxed] -- ARGV...", file=sys.stderr)
         return 2
     cpus = {int(c) for c in cpus_arg.removeprefix("--cpus=").split(",") if c}
     state = Path(state_dir)
@@ -70,6 +78,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     code = child.wait()
+    if sandboxed and code in SIGNAL_EXITS:
+        code = -(code - 128)
     _write(state / f"{rank}.exit", str(code))
     return 0
 

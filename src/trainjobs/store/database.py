@@ -12,6 +12,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 
+from trainjobs.store.secretbox import SecretBox, SecretKeyError
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -24,8 +26,12 @@ class Database:
     one failing when it upgrades a read lock.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, secret_key_file: Path | None = None) -> None:
         self.url = url
+        # Access-key secrets are sealed under this key (store/secretbox.py);
+        # without one (tools that never touch secrets) they cannot be read or written.
+        self.secret_key_file = secret_key_file
+        self._box: SecretBox | None = None
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
@@ -57,7 +63,17 @@ class Database:
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
+            if self.secret_key_file is not None:
+                cfg.attributes["secret_key_file"] = str(self.secret_key_file)
             command.upgrade(cfg, "head")
+
+    @property
+    def secrets(self) -> SecretBox:
+        if self._box is None:
+            if self.secret_key_file is None:
+                raise SecretKeyError("this database was opened without the secret key file")
+            self._box = SecretBox.at(self.secret_key_file)
+        return self._box
 
     def dispose(self) -> None:
         self.engine.dispose()

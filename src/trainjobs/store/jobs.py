@@ -250,7 +250,6 @@ def transition(conn: sa.Connection, version_id: int, new: Status, **fields: Any)
     return row
 
 
-
 def _sync_job(
     conn: sa.Connection, job_id: int, version_id: int, status: int, start_time: int, duration: int
 ) -> None:
@@ -259,7 +258,6 @@ def _sync_job(
         .where(jobs.c.id == job_id, jobs.c.latest_version_id == version_id)
         .values(status=status, start_time=start_time, duration=duration)
     )
-
 
 
 def job_name_of(conn: sa.Connection, job_id: int) -> str | None:

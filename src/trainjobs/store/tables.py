@@ -68,7 +68,7 @@ access_keys = sa.Table(
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         nullable=False,
     ),
-    sa.Column("sk", sa.String(64), nullable=False),
+    sa.Column("sk", sa.String(512), nullable=False),  # sealed (store/secretbox.py)
     sa.Column("create_time", sa.BigInteger, nullable=False),
 )
 sa.Index("ix_access_keys_user_id", access_keys.c.user_id)

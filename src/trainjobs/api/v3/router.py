@@ -5,6 +5,7 @@ Failures here are rendered Keystone-shaped by ``api/errors.py`` (see there why).
 
 from __future__ import annotations
 
+from math import ceil
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -24,6 +25,7 @@ from trainjobs.domain.identity import (
     ProjectRef,
     UserRef,
 )
+from trainjobs.domain.throttle import ADDRESS_PREFIX, LoginThrottle
 
 router = APIRouter(tags=["identity"])
 
@@ -96,9 +98,36 @@ def _token_response(token: str, body: dict[str, Any], status: int) -> JSONRespon
     return JSONResponse(body, status_code=status, headers={SUBJECT_TOKEN: token})
 
 
+def _login_keys(request: Request, auth: AuthIn) -> list[str]:
+    """Who is trying: the client's address, and the user (or access key) it names."""
+    keys = [f"{ADDRESS_PREFIX}{request.client.host if request.client else ''}"]
+    password = auth.identity.password
+    if password is not None:
+        user = password.user
+        domain = user.domain
+        where = (domain.id or domain.name) if domain else DEFAULT_DOMAIN
+        keys.append(f"user:{user.id or where + '/' + user.name}")
+    elif auth.identity.hw_ak_sk is not None:
+        keys.append(f"ak:{auth.identity.hw_ak_sk.access.key.get_secret_value()}")
+    return keys
+
+
 @router.post("/v3/auth/tokens", status_code=201)
 def issue_token(request: Request, body: AuthRequest) -> JSONResponse:
-    issued = _issue(request, body.auth)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    keys = _login_keys(request, body.auth)
+    wait = throttle.locked_for(keys)
+    if wait > 0:
+        raise errors.RateLimited(
+            f"too many failed logins for this user or address: try again in {ceil(wait)} s",
+            ceil(wait),
+        )
+    try:
+        issued = _issue(request, body.auth)
+    except errors.AuthenticationFailed:
+        throttle.failed(keys)
+        raise
+    throttle.succeeded(keys[1:])  # the user's count; the address keeps its own
     with_catalog = "nocatalog" not in request.query_params
     payload = bodies.token_body(issued.info, _base_url(request), _region(request), with_catalog)
     return _token_response(issued.token, payload, 201)
