@@ -26,9 +26,9 @@ from trainjobs.domain.jobs import JobService
 from trainjobs.domain.logs import LogReader
 from trainjobs.domain.runner import Runner
 from trainjobs.domain.scheduler import Resources, Scheduler
+from trainjobs.domain.throttle import LoginThrottle
 from trainjobs.domain.training_configs import TrainingConfigService
 from trainjobs.domain.visualization import VisualizationService
-from trainjobs.domain.throttle import LoginThrottle
 from trainjobs.executors import sandbox
 from trainjobs.executors.base import Executor
 from trainjobs.executors.local import LocalExecutor
