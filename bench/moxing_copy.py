@@ -114,8 +114,11 @@ def _trainjobs(work: Path) -> Iterator[Store | None]:
 
 @contextmanager
 def _moto() -> Iterator[Store]:
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -293,7 +293,10 @@ def mk_dir(url: Any) -> None:
 
 
 def remove(url: Any, recursive: bool = False) -> None:
-    """Remove a file; a folder only with ``recursive=True`` (else IsADirectoryError)."""
+    """Remove a file; a folder only with ``recursive=True`` (else IsADirectoryError).
+
+    On object paths a folder exists through what lies in it, so removing the
+    last file of a folder that has no folder object removes the folder too."""
     url = _fs(url)
     if not is_remote(url):
         if _local.isdir(url) and not os.path.islink(url):
@@ -378,10 +381,23 @@ def copy_parallel(
                 raise _missing(join(src, path))
         files = {p: files[p] for p in wanted}
         folders = set()
-    make_dirs(dst)
+    jobs = sorted(files.items())
+    if is_remote(dst):
+        # An object store's folders exist through what lies in them: only empty
+        # ones need a folder object of their own.
+        occupied = {
+            "/".join(parts[:i])
+            for path in (*files, *folders)
+            for parts in [path.split("/")]
+            for i in range(1, len(parts))
+        }
+        folders = {f for f in folders if f not in occupied}
+        if not jobs and not folders:
+            make_dirs(dst)
+    else:
+        make_dirs(dst)
     for folder in sorted(folders):
         make_dirs(join(dst, folder))
-    jobs = sorted(files.items())
     if threads <= 1 or len(jobs) <= 1:
         for rel, size in jobs:
             _copy_file(join(src, rel), join(dst, rel), size)
