@@ -114,20 +114,29 @@ def _trainjobs(work: Path) -> Iterator[Store | None]:
 
 @contextmanager
 def _moto() -> Iterator[Store]:
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    """moto's S3 server in a process of its own, as a real endpoint would be: in
+    this process it would share the interpreter's lock with the copying threads."""
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        store = Store("moto", f"http://127.0.0.1:{port}", "bench", "bench", "bench")
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(endpoint, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        store = Store("moto", endpoint, "bench", "bench", "bench")
         _make_bucket(store)
         yield store
     finally:
-        server.stop()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
 
 
 @contextmanager

@@ -2,17 +2,19 @@
 
 Every operation on ``obs://`` paths is compared with the same operation on
 local files, over random trees (hypothesis). The endpoint and its key come
-from the ``object_target`` fixture: moto's S3 server on loopback by default,
-or any S3-compatible endpoint given by ``MOXING_TEST_ENDPOINT``,
-``MOXING_TEST_ACCESS_KEY`` and ``MOXING_TEST_SECRET_KEY`` (a trainjobs server's
-own object endpoint with a user's key, for instance), whose bucket
-``MOXING_TEST_BUCKET`` must exist.
+from the ``object_target`` fixture, in this order: the S3-compatible endpoint
+given by ``MOXING_TEST_ENDPOINT``, ``MOXING_TEST_ACCESS_KEY``,
+``MOXING_TEST_SECRET_KEY`` and ``MOXING_TEST_BUCKET`` (an existing bucket);
+the test server's own object endpoint, when it advertises one
+(``obs_endpoint`` in credentials.json), with the key of a user made for the
+tests; moto's S3 server on loopback otherwise.
 """
 
 from __future__ import annotations
 
 import builtins
 import io
+import json
 import logging
 import os
 import shutil
@@ -28,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import free_port
+from conftest import TRAINJOBS, Server, free_port
 from trainjobs.runtime import RUN_PYTHONPATH
 
 sys.path.insert(0, str(RUN_PYTHONPATH))
@@ -44,8 +46,22 @@ class ObjectTarget:
     bucket: str
 
 
+def _with_bucket(endpoint: str, access_key: str, secret_key: str) -> ObjectTarget:
+    import boto3
+
+    bucket = f"mox-{uuid.uuid4().hex[:10]}"
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name="us-east-1",
+    ).create_bucket(Bucket=bucket)
+    return ObjectTarget(endpoint, access_key, secret_key, bucket)
+
+
 @pytest.fixture(scope="module")
-def object_target() -> Iterator[ObjectTarget]:
+def object_target(server: Server) -> Iterator[ObjectTarget]:
     if os.environ.get("MOXING_TEST_ENDPOINT"):
         yield ObjectTarget(
             os.environ["MOXING_TEST_ENDPOINT"],
@@ -54,24 +70,24 @@ def object_target() -> Iterator[ObjectTarget]:
             os.environ["MOXING_TEST_BUCKET"],
         )
         return
-    import boto3
+    creds = json.loads((server.data_dir / "credentials.json").read_text())
+    if creds.get("obs_endpoint"):
+        made = subprocess.run(
+            [*TRAINJOBS, "users", "create", f"mox-{uuid.uuid4().hex[:8]}", "--with-aksk",
+             "--json", "--data-dir", str(server.data_dir)],
+            env=server.env, capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        user = json.loads(made.stdout)
+        yield _with_bucket(creds["obs_endpoint"], user["access_key"], user["secret_key"])
+        return
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    bucket = f"mox-{uuid.uuid4().hex[:10]}"
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    ).create_bucket(Bucket=bucket)
-    yield ObjectTarget(endpoint, "testing", "testing", bucket)
-    server.stop()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    yield _with_bucket(f"http://127.0.0.1:{port}", "testing", "testing")
+    moto.stop()
 
 
 @pytest.fixture(scope="module")
