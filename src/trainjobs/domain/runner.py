@@ -678,14 +678,14 @@ class Runner:
             self._note(log0, f"staged {count} data file(s) from {url}")
 
     def _launcher_env(
-        self, project_id: str, row: sa.Row, paths: RunPaths, has_data: bool
+        self, project_id: str, row: sa.Row, paths: RunPaths, data_urls: list[str]
     ) -> dict[str, str]:
         """What ModelArts' launcher tells every worker (DLS_*, MA_*, the object endpoint)."""
         gpus = row.gpu_num // max(1, row.worker_server_num)
         env = {
             "DLS_TASK_NUMBER": str(row.worker_server_num),
             "DLS_APP_URL": _obs_url(row.app_url),
-            "DLS_DATA_URL": _obs_url(row.data_url) if has_data else "",
+            "DLS_DATA_URL": _obs_url(data_urls[0]) if data_urls else "",
             "DLS_TRAIN_URL": _obs_url(row.train_url),
             "MA_NUM_HOSTS": str(row.worker_server_num),
             "MA_NUM_GPUS": str(gpus),
@@ -715,10 +715,11 @@ class Runner:
     ) -> RunSpec:
         params = [(p["label"], p["value"]) for p in json.loads(row.parameter)]
         n = row.worker_server_num
-        has_data = bool(row.data_url or row.dataset_id or json.loads(row.data_source))
+        data_urls = self._data_urls(project_id, row)
+        has_data = bool(data_urls)
         hosts = [f"127.0.0.1:{_free_port()}" for _ in range(n)]
         env_common = {
-            **self._launcher_env(project_id, row, paths, has_data),
+            **self._launcher_env(project_id, row, paths, data_urls),
             **{f"BATCH_CUSTOM{i}_HOSTS": host for i, host in enumerate(hosts)},
             "PYTHONUNBUFFERED": "1",
             "WORLD_SIZE": str(n),
@@ -807,7 +808,8 @@ class Runner:
 
 def _code_folder_name(app_url: str) -> str:
     """The last name of the code folder: ``/bucket/codes/`` stages as ``codes``."""
-    return app_url.rstrip("/").rsplit("/", 1)[-1] or "code"
+    name = app_url.rstrip("/").rsplit("/", 1)[-1]
+    return name if name not in ("", ".", "..") else "code"
 
 
 def _obs_url(path: str) -> str:
