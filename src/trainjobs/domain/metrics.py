@@ -82,3 +82,37 @@ def normalize_model_metrics(data: object) -> str:
         },
     }
     return json.dumps(shaped, separators=(",", ":"))
+
+
+# ModelArts' own file: {"total_metric": {"total_metric_values": {"accuracy": 0.97}}}.
+METRIC_JSON_FILE = "metric.json"
+# Its keys, and their names in model_metric_list.
+METRIC_JSON_KEYS = {
+    "accuracy": "accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "f1_score",
+    "f1_score": "f1_score",
+}
+
+
+def metric_json_to_model_metrics(data: object) -> str:
+    """ModelArts' ``metric.json`` as a ``model_metric_list``: its accuracy, precision,
+    recall and f1 (or f1_score) totals; metrics it does not give stay absent."""
+    if not isinstance(data, dict):
+        raise InvalidModelMetrics("the file must hold a JSON object")
+    total = data.get("total_metric", {})
+    values = total.get("total_metric_values") if isinstance(total, dict) else None
+    if not isinstance(values, dict):
+        raise InvalidModelMetrics(
+            'it needs {"total_metric": {"total_metric_values": {"accuracy": ...}}}'
+        )
+    shaped: dict[str, float] = {}
+    for key, value in values.items():
+        name = METRIC_JSON_KEYS.get(str(key).lower())
+        if name is not None:
+            shaped[name] = _number(value, f"total_metric.total_metric_values.{key}")
+    if not shaped:
+        known = ", ".join(sorted(METRIC_JSON_KEYS))
+        raise InvalidModelMetrics(f"total_metric_values holds none of {known}")
+    return normalize_model_metrics({"metric": [], "total_metric": {"total_metric_values": shaped}})

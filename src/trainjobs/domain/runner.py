@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -28,7 +28,11 @@ from trainjobs.domain import algorithms
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService
-from trainjobs.domain.metrics import normalize_model_metrics
+from trainjobs.domain.metrics import (
+    METRIC_JSON_FILE,
+    metric_json_to_model_metrics,
+    normalize_model_metrics,
+)
 from trainjobs.domain.scheduler import Cancelled, Grant, Resources, Scheduler, demand_of
 from trainjobs.domain.statuses import ACTIVE, Status
 from trainjobs.domain.volumes import volume_binds
@@ -49,6 +53,7 @@ from trainjobs.objectstore import ObjectStore, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
 from trainjobs.objectstore.store import ObjectNotFound
 from trainjobs.report import MODEL_METRICS_FILE
+from trainjobs.runtime import RUN_PYTHONPATH
 from trainjobs.store import jobs as q
 from trainjobs.store import servers as qs
 from trainjobs.store.database import Database
@@ -72,6 +77,16 @@ class StagingError(Exception):
     pass
 
 
+class RunKeys(Protocol):
+    """Temporary access keys of the object endpoint, one per run of a project."""
+
+    def issue(self, project_id: str, version_id: int) -> tuple[str, str]: ...
+
+    def revoke(self, version_id: int) -> None:
+        """End the key of a version's run; nothing when it holds none."""
+        ...
+
+
 @dataclass
 class _Run:
     version_id: int
@@ -82,7 +97,7 @@ class _Run:
     thread: threading.Thread | None = None
     output: Path | None = None
     log0: Path | None = None
-    metrics_mtime_ns: int = 0
+    metrics_seen: tuple[str, int] = ("", 0)  # the metrics file last read, and its mtime
     metrics_complaint: str = ""
     synced: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     over_memory: str = ""  # why the service ended the run, when it held it to its spec
@@ -95,7 +110,9 @@ class RunPaths:
 
     @property
     def code(self) -> Path:
-        return self.root / "code"
+        """``user-job-dir``: the code folder is staged inside it under its own name,
+        and runs start here, as ModelArts' launcher does."""
+        return self.root / "user-job-dir"
 
     @property
     def data(self) -> Path:
@@ -142,6 +159,8 @@ class Runner:
         scheduler: Scheduler | None = None,
         heartbeat_s: float = HEARTBEAT_S,
         dead_after_s: float = DEAD_AFTER_S,
+        object_endpoint_url: str = "",
+        run_keys: RunKeys | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -163,6 +182,9 @@ class Runner:
         self.sampler = sampler or Sampler()
         self.sampler.on_sample = self._store_live_metrics
         self.sampler.on_over_memory = self._over_memory
+        # moxing inside runs reaches the object store here, with a key of the run's own.
+        self.object_endpoint_url = object_endpoint_url
+        self.run_keys = run_keys
 
     def start(self) -> None:
         me = processes.create_time(os.getpid())
@@ -329,6 +351,9 @@ class Runner:
                 counts["restarted"] += 1
                 continue
             reason = "the server restarted and found no trace of this run's workers; it was lost"
+            if self.run_keys is not None:
+                with contextlib.suppress(Exception):
+                    self.run_keys.revoke(row.id)
             self._note(log0, reason)
             with self.db.write() as conn, contextlib.suppress(q.IllegalTransition):
                 fields: dict[str, Any] = {"failure_reason": reason}
@@ -367,6 +392,11 @@ class Runner:
         finally:
             with self._lock:
                 self._runs.pop(run.version_id, None)
+            if self.run_keys is not None:
+                try:
+                    self.run_keys.revoke(run.version_id)
+                except Exception:  # the run is over either way; its key must not outlive it
+                    log.exception("revoking the access key of version %s failed", run.version_id)
             if run.deleted:
                 shutil.rmtree(self.paths(run.version_id).root, ignore_errors=True)
             else:
@@ -441,7 +471,7 @@ class Runner:
             return
         try:
             self._stage(job.project_id, row, paths, log_paths[0])
-            spec = self._run_spec(row, paths, log_paths, grant)
+            spec = self._run_spec(row, paths, log_paths, grant, job.project_id)
         except StagingError as exc:
             self._note(log_paths[0], f"staging failed: {exc}")
             self._finish(row.id, Status.FAILED, 0, f"staging failed: {exc}")
@@ -582,24 +612,33 @@ class Runner:
         """The run's reported model metrics, if the file changed since last read."""
         if run.output is None:
             return None
-        path = run.output / MODEL_METRICS_FILE
-        try:  # the run's own file, not what a link of the run points at
-            fd = nofollow.open_beneath(run.output.parent, path, os.O_RDONLY)
-        except OSError:
+        # trainjobs' own file wins over ModelArts' metric.json when a run writes both.
+        shapes = {
+            MODEL_METRICS_FILE: normalize_model_metrics,
+            METRIC_JSON_FILE: metric_json_to_model_metrics,
+        }
+        for name in shapes:
+            try:  # the run's own file, not what a link of the run points at
+                fd = nofollow.open_beneath(run.output.parent, run.output / name, os.O_RDONLY)
+            except OSError:
+                continue
+            break
+        else:
             return None
+        shape = shapes[name]
         with os.fdopen(fd, "rb") as f:
             mtime = os.fstat(fd).st_mtime_ns
-            if mtime == run.metrics_mtime_ns and not force:
+            if (name, mtime) == run.metrics_seen and not force:
                 return None
-            run.metrics_mtime_ns = mtime
+            run.metrics_seen = (name, mtime)
             try:
                 raw = f.read()
             except OSError:
                 return None
         try:
-            return normalize_model_metrics(json.loads(raw))
+            return shape(json.loads(raw))
         except (OSError, ValueError) as exc:
-            complaint = f"{MODEL_METRICS_FILE} was not used: {exc}"
+            complaint = f"{name} was not used: {exc}"
             if complaint != run.metrics_complaint and run.log0 is not None:
                 run.metrics_complaint = complaint
                 self._note(run.log0, complaint)
@@ -668,7 +707,8 @@ class Runner:
         for folder in (paths.code, paths.data, paths.output):
             folder.mkdir(parents=True, exist_ok=True)
         if row.app_url:
-            count = self._download(store, row.app_url, paths.code, "code folder")
+            target = paths.code / _code_folder_name(row.app_url)
+            count = self._download(store, row.app_url, target, "code folder")
             self._note(log0, f"staged {count} code file(s) from {row.app_url}")
         elif row.model_id:
             algorithms.stage(row.model_id, paths.code)
@@ -677,12 +717,50 @@ class Runner:
             count = self._download(store, url, paths.data, "data folder")
             self._note(log0, f"staged {count} data file(s) from {url}")
 
+    def _launcher_env(
+        self, project_id: str, row: sa.Row, paths: RunPaths, data_urls: list[str]
+    ) -> dict[str, str]:
+        """What ModelArts' launcher tells every worker (DLS_*, MA_*, the object endpoint)."""
+        gpus = row.gpu_num // max(1, row.worker_server_num)
+        env = {
+            "DLS_TASK_NUMBER": str(row.worker_server_num),
+            "DLS_APP_URL": _obs_url(row.app_url),
+            "DLS_DATA_URL": _obs_url(data_urls[0]) if data_urls else "",
+            "DLS_TRAIN_URL": _obs_url(row.train_url),
+            "MA_NUM_HOSTS": str(row.worker_server_num),
+            "MA_NUM_GPUS": str(gpus),
+            "MA_CURRENT_IP": "127.0.0.1",
+            "MA_JOB_DIR": str(paths.code),
+            "MA_LOG_DIR": str(paths.logs),
+            # user-job-dir first: `from <code folder>.module import x` works, as on ModelArts.
+            "PYTHONPATH": os.pathsep.join((str(paths.code), str(RUN_PYTHONPATH))),
+        }
+        if self.object_endpoint_url:
+            env["S3_ENDPOINT"] = self.object_endpoint_url
+            env["S3_USE_HTTPS"] = "1" if self.object_endpoint_url.startswith("https") else "0"
+            env["S3_VERIFY_SSL"] = "0"
+        if self.run_keys is not None:
+            try:
+                ak, sk = self.run_keys.issue(project_id, row.id)
+            except Exception as exc:  # the store's own error: the run cannot reach its objects
+                raise StagingError(f"could not issue the run's access key: {exc}") from exc
+            env.update(
+                {"ACCESS_KEY_ID": ak, "SECRET_ACCESS_KEY": sk,
+                 "AWS_ACCESS_KEY_ID": ak, "AWS_SECRET_ACCESS_KEY": sk}
+            )  # fmt: skip
+        return env
+
     def _run_spec(
-        self, row: sa.Row, paths: RunPaths, log_paths: list[Path], grant: Grant
+        self, row: sa.Row, paths: RunPaths, log_paths: list[Path], grant: Grant, project_id: str
     ) -> RunSpec:
         params = [(p["label"], p["value"]) for p in json.loads(row.parameter)]
         n = row.worker_server_num
+        data_urls = self._data_urls(project_id, row)
+        has_data = bool(data_urls)
+        hosts = [f"127.0.0.1:{_free_port()}" for _ in range(n)]
         env_common = {
+            **self._launcher_env(project_id, row, paths, data_urls),
+            **{f"BATCH_CUSTOM{i}_HOSTS": host for i, host in enumerate(hosts)},
             "PYTHONUNBUFFERED": "1",
             "WORLD_SIZE": str(n),
             "MASTER_ADDR": "127.0.0.1",
@@ -692,10 +770,13 @@ class Runner:
             "TRAINJOBS_DATA_URL": str(paths.data),
             "TRAINJOBS_TRAIN_URL": str(paths.output),
         }
+        code = paths.code / _code_folder_name(row.app_url) if row.app_url else paths.code
+        cwd = paths.code
         if row.user_command:
             self._note(log_paths[0], NO_CONTAINER_NOTE)
             argv = ["/bin/sh", "-c", row.user_command]
             env_common.update({label: value for label, value in params})
+            cwd = code
         else:
             engine = self.catalog.engine(row.engine_id)
             if engine is None:
@@ -704,13 +785,13 @@ class Runner:
                 boot = paths.code / algorithms.BOOT_FILE
             else:
                 app = parse_obs_path(row.app_url)
-                boot = paths.code / parse_obs_path(row.boot_file_url).relative_to(app)
+                boot = code / parse_obs_path(row.boot_file_url).relative_to(app)
             if not boot.is_file():
                 raise StagingError(f"boot file {row.boot_file_url} is not in the staged code")
             argv = [
                 engine.interpreter,
                 str(boot),
-                f"--data_url={paths.data}",
+                f"--data_url={paths.data if has_data else ''}",
                 f"--train_url={paths.output}",
                 *(f"--{label}={value}" for label, value in params),
             ]
@@ -732,6 +813,8 @@ class Runner:
                 "RANK": str(rank),
                 "LOCAL_RANK": str(rank),
                 "VC_TASK_INDEX": str(rank),
+                "DLS_TASK_INDEX": str(rank),
+                "MA_TASK_INDEX": str(rank),
             }
             if gpus_per_worker:
                 mine = grant.gpu_slots[rank * gpus_per_worker : (rank + 1) * gpus_per_worker]
@@ -740,7 +823,7 @@ class Runner:
             workers.append(
                 WorkerSpec(
                     argv=argv,
-                    cwd=paths.code,
+                    cwd=cwd,
                     log_path=log_paths[rank],
                     env=env,
                     # Capacity may be configured above the machine's cores: slots wrap.
@@ -778,6 +861,17 @@ class Runner:
         for rel in left_out:
             self._note(log_paths[0], f"{rel} was not uploaded: only plain files are, not links")
         return ""
+
+
+def _code_folder_name(app_url: str) -> str:
+    """The last name of the code folder: ``/bucket/codes/`` stages as ``codes``."""
+    name = app_url.rstrip("/").rsplit("/", 1)[-1]
+    return name if name not in ("", ".", "..") else "code"
+
+
+def _obs_url(path: str) -> str:
+    """A D6 ``/bucket/key`` path as the ``obs://`` URL ModelArts scripts are given."""
+    return "obs://" + path.lstrip("/") if path else ""
 
 
 def _demand(row: sa.Row) -> Resources:

@@ -1,6 +1,7 @@
 """Request bodies and query values of the v1 API, with the spec's types and ranges.
 
-Unknown fields are ignored: clients send whole job objects back (DECISIONS D6).
+Unknown fields are ignored: clients send whole job objects back (DECISIONS D6);
+inside ``config``, one that is a near miss of a known field is refused (D29).
 """
 
 from __future__ import annotations
@@ -8,6 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from trainjobs.domain.config_keys import NearMissKey, refuse_near_miss_keys
+from trainjobs.domain.jobs import SNAPSHOT_FIELDS
 
 MAX_ID = 2**63 - 1
 URL_CHARS = 1024
@@ -119,11 +124,35 @@ class VersionConfigIn(Lenient):
     user_image_url: Url | None = None
     user_command: Annotated[str, Field(max_length=4096)] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_near_misses(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            refuse_config_near_misses(data, cls.model_fields)
+        return data
+
     def sent(self) -> dict[str, Any]:
         """What the client set, as domain values (nulls count as not sent)."""
         fields = set(VersionConfigIn.model_fields)
         values = self.model_dump(include=fields, exclude_unset=True, exclude_none=True)
         return values
+
+
+# Keys of the version objects the API returns: sent back whole, they pass (D6).
+RETURNED_CONFIG_KEYS = frozenset(SNAPSHOT_FIELDS) | {
+    "version_id", "job_id", "job_name", "job_desc", "status", "duration", "start_time",
+    "version_count", "model_metric_list", "system_metric_list", "failure_reason",
+    "flavor_code", "spec_code", "max_num", "create_version", "volumes", "pre_version_id",
+}  # fmt: skip
+
+
+def refuse_config_near_misses(data: dict[str, Any], known: Any) -> None:
+    """400 ModelArts.0104 for a ``config`` key that is a near miss of a known one
+    (D29); for every body that holds a version config (T1, T5, C1, C4)."""
+    try:
+        refuse_near_miss_keys(data, known, RETURNED_CONFIG_KEYS)
+    except NearMissKey as exc:
+        raise PydanticCustomError("near_miss_key", str(exc)) from None
 
 
 class JobConfigIn(VersionConfigIn):
