@@ -399,8 +399,8 @@ class IdentityService:
     def authenticate(self, token: str, project_id: str) -> str:
         """The project a token may act on. Checked in the database on every request,
         never cached: a revocation, a deleted user or key takes effect at once on
-        every server sharing it, and the indexed read costs less than the request
-        around it (bench/list_versions.py)."""
+        every server sharing it. A cache that honours that would still read the
+        database once a request; bench/token_check.py measures what it could save."""
         with self.db.read() as conn:
             found = _valid_token(conn, token)
         if found.project_id != project_id:

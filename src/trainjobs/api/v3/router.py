@@ -133,7 +133,15 @@ def issue_token(request: Request, body: AuthRequest) -> JSONResponse:
     return _token_response(issued.token, payload, 201)
 
 
-@router.get("/v3/auth/tokens")
+# Read from the request itself (keystoneauth's spelling); declared for the schema.
+SUBJECT_TOKEN_PARAMETER = {
+    "parameters": [
+        {"name": SUBJECT_TOKEN, "in": "header", "required": True, "schema": {"type": "string"}}
+    ]
+}
+
+
+@router.get("/v3/auth/tokens", openapi_extra=SUBJECT_TOKEN_PARAMETER)
 def validate_token(request: Request) -> JSONResponse:
     subject = request.headers.get(SUBJECT_TOKEN, "")
     info = identity_of(request).token_info(token_of(request), subject)
@@ -142,7 +150,7 @@ def validate_token(request: Request) -> JSONResponse:
     return _token_response(subject, payload, 200)
 
 
-@router.delete("/v3/auth/tokens", status_code=204)
+@router.delete("/v3/auth/tokens", status_code=204, openapi_extra=SUBJECT_TOKEN_PARAMETER)
 def revoke_token(request: Request) -> Response:
     identity_of(request).revoke(token_of(request), request.headers.get(SUBJECT_TOKEN, ""))
     return Response(status_code=204)
