@@ -210,7 +210,7 @@ def project_jobs(server: Server) -> int:
 
 def test_health_needs_no_token(anonymous: httpx.Client) -> None:
     r = anonymous.get("/health")
-    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.status_code == 200 and r.json() == {"status": "ok", "sandbox": True}
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES)

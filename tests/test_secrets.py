@@ -4,8 +4,10 @@ credentials.json, token rotation, and the login throttle, against a real server.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import stat
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from conftest import TEST_POSTGRES, Server
+from conftest import TEST_POSTGRES, TRAINJOBS, Server
 from test_iam import TOKENS, make_user, password_auth, trainjobs
 from trainjobs.store.database import MIGRATIONS_DIR, Database
 from trainjobs.store.secretbox import SecretBox, SecretKeyError
@@ -156,3 +158,19 @@ def test_failed_logins_lock_the_address(guarded: Server) -> None:
     fresh = make_user(guarded, password="fresh and right")
     refused = _login(guarded, fresh, "fresh and right")
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+
+
+def test_serve_refuses_a_key_file_that_holds_no_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key\n")
+    done = subprocess.run(
+        [*TRAINJOBS, "serve", "--port", "1", "--data-dir", str(tmp_path / "data")],
+        env={**os.environ, "TRAINJOBS_SECRET_KEY_FILE": str(bad)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert (
+        "does not hold a Fernet key" in done.stderr and "TRAINJOBS_SECRET_KEY_FILE" in done.stderr
+    )

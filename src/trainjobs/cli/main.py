@@ -118,6 +118,7 @@ def serve(
         or _executor_problem(settings)
         or _store_problem(settings)
         or _database_problem(settings)
+        or _secret_key_problem(settings)
     )
     if problem:
         typer.echo(f"trainjobs: {problem}", err=True)
@@ -172,6 +173,17 @@ def _database_problem(settings: Settings) -> str:
     except sa.exc.SQLAlchemyError as exc:
         where = sa.engine.make_url(url).render_as_string(hide_password=True)
         return f"cannot open the database {where}: {exc.__class__.__name__}: {exc.args[0]}"
+    return ""
+
+
+def _secret_key_problem(settings: Settings) -> str:
+    """Why the key that seals stored secret keys cannot be had; "" if it can."""
+    from trainjobs.store.secretbox import SecretKeyError, load_or_create_key
+
+    try:
+        load_or_create_key(settings.resolved_secret_key_file)
+    except (SecretKeyError, OSError) as exc:
+        return f"{exc} (set TRAINJOBS_SECRET_KEY_FILE to the service's key file)"
     return ""
 
 

@@ -38,7 +38,8 @@ INSTALL_HINT = (
     "with the server's own rights"
 )
 # What a worker's environment takes from the server's, whatever else the server holds.
-ALLOWED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TERM")
+# OMP_NUM_THREADS: Ray sizes it to the worker's bundle on its node.
+ALLOWED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TERM", "OMP_NUM_THREADS")
 ALLOWED_ENV_PREFIXES = ("LC_",)
 # Inside the sandbox the server's home is not there: a private, writable one instead.
 SANDBOX_HOME = "/cache"
