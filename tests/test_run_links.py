@@ -6,6 +6,8 @@ import os
 import uuid
 from pathlib import Path
 
+import pytest
+
 from conftest import Server
 
 SECRET = "stand-in-for-the-database " * 4
@@ -40,7 +42,22 @@ open(os.path.join(logs, "rank1-done"), "w").close()
 """
 
 
-def test_links_a_run_leaves_are_never_followed(server: Server, tmp_path: Path) -> None:
+@pytest.fixture(params=["sandboxed", "unsandboxed"])
+def any_server(request: pytest.FixtureRequest, server: Server, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The shared (sandboxed) server, and one run with --no-sandbox: there the run
+    can reach its log folder, and only the server's own care keeps it safe."""
+    if request.param == "sandboxed":
+        yield server
+        return
+    bare = Server(tmp_path / "bare", env={"TRAINJOBS_NO_SANDBOX": "1"}).start()
+    yield bare
+    bare.stop()
+    bare.drop()
+
+
+def test_links_a_run_leaves_are_never_followed(any_server: Server, tmp_path: Path) -> None:
+    server = any_server
+    sandboxed = server.env.get("TRAINJOBS_NO_SANDBOX") != "1"
     target = tmp_path / "outside" / "trainjobs.db"
     target.parent.mkdir()
     target.write_text(SECRET)
@@ -74,6 +91,9 @@ def test_links_a_run_leaves_are_never_followed(server: Server, tmp_path: Path) -
         assert page.status_code == 200, page.text
         assert SECRET.strip() not in page.text, name
     assert "x" * 99 in pages[names[1]].json()["content"]
+    if sandboxed:  # the log folder is read-only inside the sandbox: nothing was planted
+        logs = server.data_dir / "runs" / str(version_id) / "logs"
+        assert not any(p.is_symlink() for p in logs.iterdir()), list(logs.iterdir())
     more = server.client.get(
         f"{base}/aom-log",
         params={"log_file": names[1], "lines": 10, "base_line": 5, "order": "desc"},
@@ -85,7 +105,8 @@ def test_links_a_run_leaves_are_never_followed(server: Server, tmp_path: Path) -
     assert (out / "real.txt").read_text() == "mine"
     assert sorted(os.listdir(out)) == ["real.txt"]
     uploaded_logs = sorted(os.listdir(server.obs_dir / f"links-{prefix}" / "logs"))
-    assert uploaded_logs == [names[1]]
+    # unsandboxed, rank 0's log became a link and is left out; sandboxed, it could not
+    assert uploaded_logs == (sorted(names) if sandboxed else [names[1]])
     for folder in (out.parent,):
         for path in folder.rglob("*"):
             if path.is_file():
