@@ -62,7 +62,7 @@ from trainjobs.domain.configs import default_train_url
 from trainjobs.domain.jobs import snapshot
 from trainjobs.domain.metrics import EMPTY_MODEL_METRICS
 from trainjobs.domain.runner import version_name
-from trainjobs.domain.statuses import Status
+from trainjobs.statuses import Status
 from trainjobs.settings import DEFAULT_JOB_QUOTA, Settings
 from trainjobs.store import identity as identity_q
 from trainjobs.store import jobs as q

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from trainjobs.cli import catalog, jobs, logs, obs, versions
+from trainjobs.cli import history  # noqa: F401 - adds rerun and diff to `versions`
 from trainjobs.cli import identity as identity_cli
 from trainjobs.cli.output import EXIT_CODES_HELP
 from trainjobs.objectstore import ObjectStore, location

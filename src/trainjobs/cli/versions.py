@@ -208,6 +208,7 @@ SHOWN = (
     "create_time", "start_time", "duration", "engine_name", "engine_version", "spec_code",
     "core", "cpu", "gpu_num", "worker_server_num", "pool_id", "app_url", "boot_file_url",
     "parameter", "data_url", "train_url", "log_url", "user_image_url", "user_command",
+    "failure_reason", "code_digest",
 )  # fmt: skip
 
 

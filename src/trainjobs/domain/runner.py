@@ -27,8 +27,9 @@ from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.metrics import normalize_model_metrics
+from trainjobs.domain import snapshots
 from trainjobs.domain.scheduler import Cancelled, Grant, Resources, Scheduler, demand_of
-from trainjobs.domain.statuses import ACTIVE, Status
+from trainjobs.statuses import ACTIVE, Status
 from trainjobs.executors import processes
 from trainjobs.executors.base import (
     Executor,
@@ -629,12 +630,28 @@ class Runner:
         store = self.store.for_project(project_id)
         for folder in (paths.code, paths.data, paths.output):
             folder.mkdir(parents=True, exist_ok=True)
-        if row.app_url:
+        if row.code_digest:  # a re-run, or a restart: exactly the code recorded
+            try:
+                count = snapshots.restore(store, row.code_digest, paths.code)
+            except snapshots.SnapshotError as exc:
+                raise StagingError(str(exc)) from exc
+            self._note(log0, f"staged {count} code file(s) from the snapshot {row.code_digest}")
+        elif row.app_url:
             count = self._download(store, row.app_url, paths.code, "code folder")
             self._note(log0, f"staged {count} code file(s) from {row.app_url}")
-        for url in self._data_urls(project_id, row):
+        urls = self._data_urls(project_id, row)
+        for url in urls:
             count = self._download(store, url, paths.data, "data folder")
             self._note(log0, f"staged {count} data file(s) from {url}")
+        captured = snapshots.capture(store, paths.code, urls, paths.data)
+        self._note(log0, captured.keep_error or f"code digest {captured.code_digest}")
+        with self.db.write() as conn:
+            q.record_inputs(
+                conn,
+                row.id,
+                code_digest=captured.code_digest,
+                data_manifest=json.dumps(captured.data_manifest, separators=(",", ":")),
+            )
 
     def _run_spec(
         self, row: sa.Row, paths: RunPaths, log_paths: list[Path], grant: Grant

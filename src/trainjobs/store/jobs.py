@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from trainjobs.domain.statuses import Status, sources_of
+from trainjobs.statuses import Status, sources_of
 from trainjobs.store.tables import jobs, versions
 
 VERSION_COLUMNS = list(versions.c)
@@ -260,6 +260,15 @@ def _sync_job(
         .values(status=status, start_time=start_time, duration=duration)
     )
 
+
+
+def record_inputs(conn: sa.Connection, version_id: int, code_digest: str, data_manifest: str) -> None:
+    """What a version staged: its code digest and its data manifest."""
+    conn.execute(
+        versions.update()
+        .where(versions.c.id == version_id)
+        .values(code_digest=code_digest, data_manifest=data_manifest)
+    )
 
 
 def job_name_of(conn: sa.Connection, job_id: int) -> str | None:
