@@ -18,10 +18,10 @@ from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService, DatasetVersion
 from trainjobs.domain.metrics import EMPTY_MODEL_METRICS, EMPTY_SYSTEM_METRICS
 from trainjobs.domain.runner import Runner, version_name
-from trainjobs.domain.version_diff import VersionDiff, VersionRecord, diff_versions
 from trainjobs.domain.scheduler import demand_of
-from trainjobs.statuses import ACTIVE, Status
+from trainjobs.domain.version_diff import VersionDiff, VersionRecord, diff_versions
 from trainjobs.objectstore import ObjectStore, parse_obs_path
+from trainjobs.statuses import ACTIVE, Status
 from trainjobs.store import jobs as q
 from trainjobs.store.database import Database
 from trainjobs.store.identity import get_project

@@ -14,6 +14,7 @@ anything that is neither a file nor a folder is left out of the digest.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -166,16 +167,17 @@ def data_manifest(store: ObjectStore, urls: list[str], staged: Path) -> list[dic
             if len(manifest) >= MANIFEST_LIMIT:
                 manifest.append({"truncated": True})
                 return manifest
-            item: dict[str, Any] = {"path": "/" + str(fs_path).lstrip("/"), "size": info.get("size", 0)}
+            item: dict[str, Any] = {
+                "path": "/" + str(fs_path).lstrip("/"),
+                "size": info.get("size", 0),
+            }
             etag = info.get("ETag") or info.get("etag")
             if etag:
                 item["etag"] = str(etag).strip('"')
             else:
                 rel = str(fs_path)[len(prefix) :].lstrip("/") or Path(str(fs_path)).name
-                try:
+                with contextlib.suppress(OSError):
                     item["sha256"] = _file_digest(staged / rel)[0]
-                except OSError:
-                    pass
             manifest.append(item)
     return manifest
 
