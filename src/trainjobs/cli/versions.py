@@ -251,7 +251,9 @@ def show(
     if json:
         print_json(version)
         return
-    table = Table("field", "value", show_header=False, box=None)
+    table = Table(show_header=False, box=None)
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")  # long paths and digests fold, never cut
     for key in SHOWN:
         value = version.get(key)
         if value not in (None, "", [], 0) or key in ("status", "duration", "pre_version_id"):
