@@ -18,6 +18,7 @@ from trainjobs.api.middleware import BodyLimit, JsonBodies, RefuseNul, StripTrai
 from trainjobs.api.ratelimit import RateLimiter
 from trainjobs.api.v1 import datasets as dataset_routes
 from trainjobs.api.v1 import logs, specs, training_jobs
+from trainjobs.api.v1.serializers import RenderedVersions
 from trainjobs.api.v3 import router as identity_routes
 from trainjobs.domain import identity
 from trainjobs.domain.catalog import Catalog, load_catalog
@@ -138,6 +139,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = Services.start(settings)
+        # Listings reuse the rendering of versions that have ended.
+        app.state.rendered_versions = RenderedVersions()
         try:
             yield
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -377,16 +377,28 @@ class JobService:
             resource_id=job.resource_id,
         )
 
-    def list_versions(self, project_id: str, job_id: int, page: int, per_page: int) -> VersionPage:
+    def list_versions(
+        self,
+        project_id: str,
+        job_id: int,
+        page: int,
+        per_page: int,
+        known: Callable[[int, int], bool] | None = None,
+    ) -> VersionPage:
+        """A page of versions, newest first. With ``known`` (version id, status ->
+        whether the caller holds what it needs of that version), the versions it
+        knows are read as (id, status) only."""
         with self.db.read() as conn:
             job = self._job(conn, project_id, job_id)
-            if page == 0:
-                rows = q.list_versions(conn, job, limit=None, offset=0)
-            elif (page - 1) * per_page >= job.version_count:
-                rows = []
-            else:
-                rows = q.list_versions(conn, job, limit=per_page, offset=(page - 1) * per_page)
-        return VersionPage(job=job, versions=rows)
+            if page and (page - 1) * per_page >= job.version_count:
+                return VersionPage(job=job, versions=[])
+            limit, offset = (None, 0) if page == 0 else (per_page, (page - 1) * per_page)
+            if known is None:
+                return VersionPage(job=job, versions=q.list_versions(conn, job, limit, offset))
+            heads = q.list_versions(conn, job, limit, offset, q.HEAD_COLUMNS)
+            wanted = [h.id for h in heads if not known(h.id, h.status)]
+            full = {row.id: row for row in q.version_summaries(conn, wanted)}
+        return VersionPage(job=job, versions=[full.get(h.id, h) for h in heads])
 
     def get_version(self, project_id: str, job_id: int, version_id: int) -> VersionPage:
         with self.db.read() as conn:

@@ -126,8 +126,12 @@ def list_versions(
     per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
     page: Annotated[int, Query(ge=0, le=65535)] = 0,
 ) -> Response:
-    result = service(request).list_versions(project_id, job_id, page=page, per_page=per_page)
-    body = serializers.version_list(result.job, result.versions, now_ms())
+    rendered: serializers.RenderedVersions = request.app.state.rendered_versions
+    picked, known = rendered.picker()
+    result = service(request).list_versions(
+        project_id, job_id, page=page, per_page=per_page, known=known
+    )
+    body = serializers.version_list(result.job, result.versions, now_ms(), rendered, picked)
     return Response(body, media_type="application/json")
 
 
