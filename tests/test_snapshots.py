@@ -102,7 +102,7 @@ def test_rerun_runs_the_old_code_after_the_folder_changed(server: Server) -> Non
     assert "message: new" in server.log_text(job, changed)
 
     # ...and a re-run of the first runs exactly its snapshot, with its parameters.
-    response = server.client.post(url, json={"rerun_of": first})
+    response = server.client.post(url, json={"rerun_of": first, "config": {}})
     assert response.status_code == 200, response.text
     rerun_id = response.json()["version_id"]
     rerun = server.wait_status(job, rerun_id)
@@ -133,7 +133,9 @@ def test_rerun_and_diff_refusals(server: Server) -> None:
     job, first = created["job_id"], created["version_id"]
     server.wait_status(job, first)
     url = f"{server.v1}/training-jobs/{job}/versions"
-    assert_envelope(server.client.post(url, json={"rerun_of": 999999}), 404, "ModelArts.2775")
+    assert_envelope(
+        server.client.post(url, json={"rerun_of": 999999, "config": {}}), 404, "ModelArts.2775"
+    )
     pinned = {"rerun_of": first, "config": {"app_url": "/x/y/"}}
     body = assert_envelope(server.client.post(url, json=pinned), 400, "ModelArts.0104")
     assert "app_url" in body["error_message"]
