@@ -30,6 +30,9 @@ ROUTES = [
     pytest.param("GET", "/training-jobs/{job}/versions/{version}", None, id="get-version"),
     pytest.param("DELETE", "/training-jobs/{job}/versions/{version}", None, id="delete-version"),
     pytest.param("POST", "/training-jobs/{job}/versions/{version}/stop", None, id="stop-version"),
+    pytest.param(
+        "GET", "/training-jobs/{job}/versions/{version}/diff/{other}", None, id="diff-versions"
+    ),
     pytest.param("GET", "/job/resource-specs", None, id="resource-specs"),
     pytest.param("GET", "/job/ai-engines", None, id="ai-engines"),
     pytest.param(
@@ -66,7 +69,8 @@ def test_the_route_table_covers_every_project_route(server: Server) -> None:
             str(p.values[1])
             .split("?")[0]
             .replace("{job}", "{job_id}")
-            .replace("{version}", "{version_id}"),
+            .replace("{version}", "{version_id}")
+            .replace("{other}", "{other_id}"),
         )
         for p in ROUTES
     }
@@ -137,7 +141,10 @@ def send(
                 "config": {"worker_server_num": 1, "app_url": target["app_url"],
                            "boot_file_url": target["boot_file_url"], "spec_id": 1}}  # fmt: skip
     url = f"/v1/{project_id}" + path.format(
-        job=target["job_id"], version=target["version_id"], dataset=target["job_id"]
+        job=target["job_id"],
+        version=target["version_id"],
+        other=target["version_id"],
+        dataset=target["job_id"],
     )
     return client.request(method, url, json=body, headers=headers)
 
