@@ -445,3 +445,33 @@ def test_list_bodies_carry_the_tabled_fields_and_no_page_links(
     assert set(versions) == {
         "is_success", "job_id", "job_name", "job_desc", "version_count", "versions",
     }  # fmt: skip
+
+
+def test_a_listing_reuses_ended_versions_and_follows_live_ones(server: Server) -> None:
+    """Ended versions are served from their rendering; live ones as they change."""
+    created = server.create_job(
+        "import os, time\nout = os.environ['TRAINJOBS_TRAIN_URL']\n"
+        "while not os.path.exists(os.path.join(out, 'release')):\n    time.sleep(0.02)\n"
+    )
+    job, held = created["job_id"], created["version_id"]
+    url = f"{server.v1}/training-jobs/{job}/versions"
+    done = server.client.post(url, json={"config": {"parameter": []}}).json()["version_id"]
+    server.wait_status(job, held, {8})
+    live = server.client.get(url, params={"per_page": 10, "page": 1}).json()["versions"]
+    assert {v["version_id"]: v["status"] for v in live}[held] == 8
+    for vid in (held, done):  # both run the script that waits to be released
+        server.wait_status(job, vid, {8})
+        (server.data_dir / "runs" / str(vid) / "output" / "release").write_text("")
+        server.wait_status(job, vid)
+    first = server.client.get(url, params={"per_page": 10, "page": 1})
+    again = server.client.get(url, params={"per_page": 10, "page": 1})
+    assert first.content == again.content  # the second came from the kept renderings
+    listed = {v["version_id"]: v for v in again.json()["versions"]}
+    for vid in (held, done):
+        detail = server.version(job, vid)
+        for key in ("status", "duration", "model_metric_list", "system_metric_list", "parameter"):
+            assert listed[vid][key] == detail[key], (vid, key)
+    # A deleted version leaves the pages at once.
+    assert server.client.delete(f"{url}/{done}").status_code == 200
+    after = server.client.get(url, params={"per_page": 10, "page": 1}).json()
+    assert [v["version_id"] for v in after["versions"]] == [held]

@@ -13,11 +13,13 @@ from fastapi.responses import JSONResponse
 
 from trainjobs import __version__
 from trainjobs.api import errors, tensorboard_proxy
+from trainjobs.api.access_log import AccessLog
 from trainjobs.api.auth import KeepRawHeaders
 from trainjobs.api.middleware import BodyLimit, JsonBodies, RefuseNul, StripTrailingSlash
 from trainjobs.api.ratelimit import RateLimiter
 from trainjobs.api.v1 import datasets as dataset_routes
 from trainjobs.api.v1 import logs, specs, training_configs, training_jobs, visualization
+from trainjobs.api.v1.serializers import RenderedVersions
 from trainjobs.api.v3 import router as identity_routes
 from trainjobs.domain import identity
 from trainjobs.domain.catalog import Catalog, load_catalog
@@ -176,6 +178,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = Services.start(settings)
+        # Listings reuse the rendering of versions that have ended.
+        app.state.rendered_versions = RenderedVersions()
         try:
             yield
         finally:
@@ -208,5 +212,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RefuseNul)
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(KeepRawHeaders)  # outermost: sees the headers as signed
+    app.add_middleware(KeepRawHeaders)  # sees the headers as signed
+    app.add_middleware(AccessLog)  # outermost: every request, refused ones too
     return app

@@ -58,11 +58,13 @@ class Cli:
         return json.loads(self(*args, "--json").stdout)
 
 
+COLUMNS = 80  # what the CLI must stay readable in: a default terminal
+
+
 @pytest.fixture(autouse=True)
-def wide_console() -> Iterator[None]:
-    # Tables wrap at 80 columns when output is not a terminal; keep rows whole.
+def terminal_of_80_columns() -> Iterator[None]:
     saved = output.console.width, output.err.width
-    output.console.width = output.err.width = 200
+    output.console.width = output.err.width = COLUMNS
     yield
     output.console.width, output.err.width = saved
 

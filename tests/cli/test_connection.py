@@ -56,9 +56,10 @@ def test_server_down_exits_3_with_a_clear_message(cli: Cli) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
     for args in [*COMMANDS, ("jobs", "create", "x", "--code-dir", "/b/c/", "--boot-file", "t.py")]:
         result = cli(*args, "--endpoint", endpoint, code=3)
+        # The message wraps at the terminal's 80 columns.
         assert (
             f"cannot reach the trainjobs service at {endpoint}: is `trainjobs serve` running?"
-            in result.stderr
+            in " ".join(result.stderr.split())
         ), args
         assert result.stdout == ""
 

@@ -78,3 +78,42 @@ def test_help_is_complete(path: tuple[str, ...]) -> None:
         for opt in ("--endpoint", "--token", "--project-id", "--data-dir"):
             assert opt in text
         assert "--json" in text
+
+
+def _flags(path: tuple[str, ...]) -> list[str]:
+    command = resolve(path)
+    return [
+        opt
+        for param in getattr(command, "params", [])
+        if getattr(param, "is_flag", False)
+        for opt in param.opts
+        if opt.startswith("--")
+    ]
+
+
+FLAGGED = [p for p in ALL if _flags(p)]
+
+
+@pytest.mark.parametrize("path", FLAGGED, ids=lambda p: " ".join(p) or "trainjobs")
+def test_flags_show_as_flags(path: tuple[str, ...]) -> None:
+    """A flag takes no value, so its help line shows none (no BOOLEAN, no <bool>)."""
+    result = CliRunner().invoke(app, [*path, "--help"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    for flag in _flags(path):
+        line = next(
+            (ln for ln in result.stdout.splitlines() if re.search(rf"{flag}(\s|$)", ln)), None
+        )
+        assert line is not None, (path, flag)
+        assert not re.search(r"<bool>|BOOLEAN", line, re.IGNORECASE), line
+
+
+def test_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer import rich_utils
+
+    # typer reads TERMINAL_WIDTH once, when it first renders (WIDE, in other tests).
+    monkeypatch.setattr(rich_utils, "MAX_WIDTH", None)
+    result = CliRunner().invoke(
+        app, ["versions", "create", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from cli.conftest import Cli
+from cli.conftest import COLUMNS, Cli
 from conftest import Server, unique_name
+from trainjobs.cli import output
 
 
 def test_specs_and_engines(cli: Cli, server: Server) -> None:
@@ -137,7 +138,15 @@ def test_show_describe_delete(cli: Cli, server: Server, code: tuple[str, str]) -
     assert name in table and "now described" in table and "V0001" in table
     assert "description updated" in cli("jobs", "describe", job_id, "[b]as typed[/b]").stdout
     assert "[b]as typed[/b]" in cli("jobs", "show", job_id).stdout  # not read as markup
-    assert "[b]as typed[/b]" in cli("jobs", "list", "--search", name).stdout
+    # At 80 columns the list leaves the description out, and says so...
+    listed = cli("jobs", "list", "--search", name).stdout
+    assert "left out to fit 80 columns: created, desc" in listed and name in listed
+    # ...and shows it, as typed, where there is room.
+    output.console.width = 200
+    try:
+        assert "[b]as typed[/b]" in cli("jobs", "list", "--search", name).stdout
+    finally:
+        output.console.width = COLUMNS
     assert f"deleted job {job_id}" in cli("jobs", "delete", job_id).stdout
     result = cli("jobs", "show", job_id, code=1)
     assert "HTTP 404, ModelArts.2775" in result.stderr and "trainjobs jobs list" in result.stderr

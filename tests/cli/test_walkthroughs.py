@@ -9,6 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, Server
 
 EXAMPLES = ROOT / "examples"
@@ -24,20 +26,32 @@ def user_env(server: Server) -> dict[str, str]:
     return env
 
 
+# Two real trainings and a dozen CLI starts: minutes on a busy 2-core machine.
+# The deadline fails with the walkthrough's output before pytest's own timeout.
+WALK_DEADLINE_S = 330
+
+
+def walk(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            command, env=env, cwd=cwd, capture_output=True, text=True, timeout=WALK_DEADLINE_S
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode()
+        err = exc.stderr if isinstance(exc.stderr, str) else (exc.stderr or b"").decode()
+        raise AssertionError(
+            f"the walkthrough did not finish in {WALK_DEADLINE_S} s; it got to:\n{out[-2000:]}\n{err[-2000:]}"
+        ) from None
+
+
 def accuracies(text: str) -> list[float]:
     return [float(x) for x in re.findall(r"\b(0\.\d{4})\b", text)]
 
 
+@pytest.mark.timeout(WALK_DEADLINE_S + 60)
 def test_cli_walkthrough(server: Server, tmp_path: Path) -> None:
     bucket = f"walk-{uuid.uuid4().hex[:8]}"
-    done = subprocess.run(
-        ["bash", str(EXAMPLES / "walkthrough_cli.sh"), bucket],
-        env=user_env(server),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = walk(["bash", str(EXAMPLES / "walkthrough_cli.sh"), bucket], user_env(server), tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert re.search(r"V0001 COMPLETED in", done.stderr) and "V0002 COMPLETED in" in done.stderr
@@ -48,15 +62,11 @@ def test_cli_walkthrough(server: Server, tmp_path: Path) -> None:
     assert saved and Path(saved.group(1)).stat().st_size > 0
 
 
+@pytest.mark.timeout(WALK_DEADLINE_S + 60)
 def test_sdk_walkthrough(server: Server, tmp_path: Path) -> None:
     bucket = f"walk-{uuid.uuid4().hex[:8]}"
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "walkthrough_sdk.py"), bucket],
-        env=user_env(server),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = walk(
+        [sys.executable, str(EXAMPLES / "walkthrough_sdk.py"), bucket], user_env(server), tmp_path
     )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout

@@ -6,15 +6,21 @@ counts come from counters kept on the job row, pages from index walks.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from trainjobs.domain.statuses import Status, sources_of
+from trainjobs.statuses import Status, sources_of
 from trainjobs.store.tables import jobs, versions
 
+# One line per status change of a version: the store is where every one is made.
+log = logging.getLogger("trainjobs.versions")
+
 VERSION_COLUMNS = list(versions.c)
+# What tells whether a listed version may be served from a rendering kept earlier.
+HEAD_COLUMNS = [versions.c.id, versions.c.status]
 # What a listing needs: the immutable snapshot and the fields that change.
 SUMMARY_COLUMNS = [
     versions.c.id,
@@ -139,6 +145,9 @@ def insert_version(conn: sa.Connection, **values: Any) -> int:
     version_id = int(
         conn.execute(versions.insert().values(**values).returning(versions.c.id)).scalar_one()
     )
+    log.info(
+        "version %s of job %s: %s", version_id, values["job_id"], Status(values["status"]).name
+    )
     conn.execute(
         jobs.update()
         .where(jobs.c.id == values["job_id"])
@@ -171,14 +180,20 @@ def latest_version(conn: sa.Connection, job_id: int) -> sa.Row | None:
     ).first()
 
 
-def list_versions(conn: sa.Connection, job: sa.Row, limit: int | None, offset: int) -> list[sa.Row]:
+def list_versions(
+    conn: sa.Connection,
+    job: sa.Row,
+    limit: int | None,
+    offset: int,
+    columns: Sequence[sa.ColumnElement[Any]] = SUMMARY_COLUMNS,
+) -> list[sa.Row]:
     """Summaries of a job's versions, newest first, reading only the page's rows."""
     if limit is not None and job.version_count == job.version_counter:
         # Nothing was ever deleted, so numbers have no gaps and a page is a
         # range of them: an index seek, however deep the page.
         top = job.version_counter - offset
         query = (
-            sa.select(*SUMMARY_COLUMNS)
+            sa.select(*columns)
             .where(
                 versions.c.job_id == job.id,
                 versions.c.number <= top,
@@ -196,8 +211,16 @@ def list_versions(conn: sa.Connection, job: sa.Row, limit: int | None, offset: i
         .offset(offset)
         .scalar_subquery()
     )
-    query = sa.select(*SUMMARY_COLUMNS).where(versions.c.id.in_(ids)).order_by(versions.c.id.desc())
+    query = sa.select(*columns).where(versions.c.id.in_(ids)).order_by(versions.c.id.desc())
     return list(conn.execute(query).all())
+
+
+def version_summaries(conn: sa.Connection, ids: Sequence[int]) -> list[sa.Row]:
+    """The summaries of these versions, newest first."""
+    if not ids:
+        return []
+    query = sa.select(*SUMMARY_COLUMNS).where(versions.c.id.in_(ids))
+    return list(conn.execute(query.order_by(versions.c.id.desc())).all())
 
 
 def version_ids_of_job(conn: sa.Connection, job_id: int, statuses: Iterable[Status]) -> list[int]:
@@ -246,6 +269,14 @@ def transition(conn: sa.Connection, version_id: int, new: Status, **fields: Any)
     ).first()
     if row is None:
         raise IllegalTransition(f"version {version_id} cannot move to {new.name}")
+    reason = fields.get("failure_reason")
+    log.info(
+        "version %s of job %s: %s%s",
+        version_id,
+        row.job_id,
+        new.name,
+        f" ({reason})" if reason else "",
+    )
     _sync_job(conn, row.job_id, version_id, row.status, row.start_time, row.duration)
     return row
 

@@ -1,0 +1,83 @@
+"""`versions show` says why a run failed and what code it ran; `versions rerun` and
+`versions diff`; Ctrl-C while waiting leaves the run going and says how to stop it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from cli.conftest import Cli
+from conftest import Server, unique_name
+
+FAILING = "import sys\nprint('about to fail', flush=True)\nsys.exit(3)\n"
+
+
+def test_show_has_failure_reason_and_code_digest(cli: Cli, server: Server) -> None:
+    created = server.create_job(FAILING)
+    job, version = str(created["job_id"]), str(created["version_id"])
+    server.wait_status(created["job_id"], created["version_id"])
+    shown = cli("versions", "show", job, version).stdout
+    flat = " ".join(shown.split())
+    assert "failure_reason worker 0 exited with code 3" in flat
+    digest = server.version(created["job_id"], created["version_id"])["code_digest"]
+    assert len(digest) == 64 and f"code_digest{digest}" in "".join(shown.split())
+
+
+def test_rerun_and_diff_from_the_cli(cli: Cli, server: Server, tmp_path: Path) -> None:
+    bucket = f"hist-{unique_name()}"
+    for text in ("A = 1\n", "A = 2\n"):
+        folder = tmp_path / text[-2]
+        folder.mkdir()
+        (folder / "train.py").write_text(f"{text}print('A is', A)\n")
+        server.upload(folder, f"/{bucket}/app")
+        if text == "A = 1\n":
+            created = cli.json(
+                "jobs", "create", unique_name(), "--code-dir", f"/{bucket}/app/",
+                "--boot-file", "train.py", "--param", "lr=0.1", "--wait", "--poll-interval", "0.1",
+            )  # fmt: skip
+            job, first = str(created["job_id"]), str(created["version_id"])
+    second = cli.json("versions", "create", job, "--param", "lr=0.2", "--wait")["version_id"]
+    rerun = cli.json("versions", "rerun", job, first, "--wait", "--poll-interval", "0.1")
+    assert "A is 1" in server.log_text(int(job), rerun["version_id"])
+
+    found = cli.json("versions", "diff", job, first, str(second))
+    assert found["parameters"] == [{"name": "lr", "a": "0.1", "b": "0.2"}]
+    assert [f["path"] for f in found["code"]] == ["train.py"]
+    text = cli("versions", "diff", job, first, str(second)).stdout
+    assert "lr" in text and "0.1" in text and "0.2" in text
+    assert "-A = 1" in text and "+A = 2" in text
+    same = cli("versions", "diff", job, first, str(rerun["version_id"])).stdout
+    assert "code: the same" in same
+
+
+def test_ctrl_c_while_waiting_leaves_the_run_going(server: Server) -> None:
+    created = server.create_job("import time\nprint('holding', flush=True)\ntime.sleep(600)\n")
+    job, version = created["job_id"], created["version_id"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINJOBS_")}
+    env["TRAINJOBS_DATA_DIR"] = str(server.data_dir)
+    server.wait_status(job, version, {8}, timeout_s=120)
+    # `--wait` on a new version of the job, interrupted once it shows a status.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trainjobs", "versions", "create", str(job), "--wait",
+         "--poll-interval", "0.1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    line = proc.stdout.readline()  # "created version V0002 (ID) ..."
+    assert line.startswith("created version"), line
+    new_id = int(line.split("(")[1].split(")")[0])
+    server.wait_status(job, new_id, {8}, timeout_s=120)
+    status = proc.stderr.readline()  # the live status line: it is waiting now
+    assert "V0002" in status, status
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    flat = " ".join(err.split())
+    assert f"version {new_id} of job {job} goes on running" in flat
+    assert f"trainjobs versions stop {job} {new_id}" in flat
+    assert server.version(job, new_id)["status"] == 8  # the run goes on
+    for vid in (version, new_id):
+        server.client.post(f"{server.v1}/training-jobs/{job}/versions/{vid}/stop")
