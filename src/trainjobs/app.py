@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from trainjobs import __version__
+from trainjobs import __version__, console
 from trainjobs.api import errors
 from trainjobs.api.auth import KeepRawHeaders
 from trainjobs.api.middleware import BodyLimit, JsonBodies, RefuseNul, StripTrailingSlash
@@ -147,6 +147,10 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Training jobs with the ModelArts v1 training API",
         lifespan=lifespan,
+        # served by the console from the package's own copy of Swagger UI: nothing
+        # loads from the internet
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.include_router(training_jobs.router)
@@ -154,6 +158,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dataset_routes.router)
     app.include_router(specs.router)
     app.include_router(identity_routes.router)
+
+    console.install(app)
 
     @app.get("/health", tags=["service"])
     async def health() -> JSONResponse:

@@ -41,6 +41,26 @@ async def _send_json(send: Send, status: int, content: Mapping[str, object]) -> 
     await send({"type": "http.response.body", "body": body})
 
 
+async def _send_page(send: Send, status: int, message: str) -> None:
+    """A failure the console's pages show as a page, not as the API's JSON."""
+    body = (
+        '<!doctype html><meta charset="utf-8"><title>Bad request · trainjobs</title>'
+        f"<h1>Bad request</h1><p>{message}.</p>"
+        '<p><a href="/console/jobs">Back to the training jobs</a></p>'
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodyLimit:
     """Refuses bodies over ``limit`` bytes, declared or streamed, before they are read whole."""
 
@@ -102,6 +122,8 @@ class RefuseNul:
                     # the identity API answers as Keystone does
                     body = {"error": {"code": 400, "title": "Bad Request", "message": message}}
                     await _send_json(send, 400, body)
+                elif scope.get("path", "").startswith("/console"):
+                    await _send_page(send, 400, message)
                 else:
                     await _send_envelope(send, 400, INVALID_PARAMETER, message)
                 return
