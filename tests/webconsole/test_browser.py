@@ -174,8 +174,11 @@ def test_a_session_in_the_browser(site: Server, browser: WebDriver) -> None:
     assert by_title["Memory (GiB)"]["max"] > 0, charts
     assert browser.find_element(By.ID, "class-metrics").text.count("cat") == 1
     browser.find_element(By.CSS_SELECTOR, "#params-table tr.changed")  # lr differs from V0001
+    assert browser.find_element(By.ID, "t-ended").text != "—"  # the timeline followed too
     only_loopback_loaded(browser, base)
     shot(browser, "version")
+    browser.execute_script("document.getElementById('usage').scrollIntoView()")
+    shot(browser, "version-charts")
 
     # Compare V0001 and V0002: the changed parameter is highlighted.
     browser.get(f"{base}/console/jobs/{job_id}")
@@ -200,7 +203,9 @@ def test_a_session_in_the_browser(site: Server, browser: WebDriver) -> None:
     assert overlaid["lines"] == 2 and min(overlaid["points"]) >= 1, overlaid
     Select(browser.find_element(By.ID, "series-pick")).select_by_value("memUsage")
     assert browser.execute_script("return window.tjCharts[0].tjSeries") == "memUsage"
+    Select(browser.find_element(By.ID, "series-pick")).select_by_value("cpuUsage")
     only_loopback_loaded(browser, base)
+    browser.execute_script("window.scrollTo(0, 0)")
     shot(browser, "compare")
 
     # Stop a running version from its page.

@@ -215,6 +215,10 @@ async def version_feed(
         "active": present.is_active(row.status),
         "duration": present.span(duration),
         "failure_reason": row.failure_reason,
+        "started": present.clock(row.start_time),
+        "ended": present.clock(row.start_time + row.duration)
+        if row.start_time and row.duration and not present.is_active(row.status)
+        else "—",
         "series": present.system_series(row),
         "metrics": {"total": metrics.total, "per_class": metrics.per_class},
     }

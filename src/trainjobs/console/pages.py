@@ -174,7 +174,7 @@ async def version_page(
         name=version_name(row.number),
         parent=parent,
         parent_name=version_name(parent.number) if parent is not None else "",
-        config=present.config_rows(row, parent),
+        config=present.config_rows(row, parent, job.job_name),
         params=present.parameter_rows(row, parent),
         metrics=present.model_metrics(row),
         series=present.system_series(row),
@@ -213,6 +213,7 @@ def _compared(request: Request, session: Session, job_id: int, ids: list[int]) -
         found = service.get_version(session.project_id, job_id, version_id)
         job = found.job
         rows.append(found.versions[0])
+    rows.sort(key=lambda r: r.number)  # oldest first: the baseline, then what changed
     if job is None:  # no versions asked for: still a job of this project, or 404
         job = service.list_versions(session.project_id, job_id, 1, 1).job
     return {"job": job, "rows": rows}
@@ -249,7 +250,11 @@ async def compare_page(
         names=[version_name(r.number) for r in rows],
         param_rows=present.side_by_side([(k, k) for k in param_keys], params),
         config_rows=present.side_by_side(
-            present.CONFIG_FIELDS, [present.config_values(r) for r in rows]
+            present.CONFIG_FIELDS,
+            [present.config_values(r) for r in rows],
+            same=frozenset({"train_url"})
+            if all(present.default_output(r, found["job"].job_name) for r in rows)
+            else frozenset(),
         ),
         metric_rows=metric_rows,
         series=[present.system_series(r) for r in rows],

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from trainjobs.domain.configs import default_train_url
 from trainjobs.domain.jobs import effective_duration
 from trainjobs.domain.metrics import SYSTEM_SERIES
+from trainjobs.domain.runner import version_name
 from trainjobs.domain.statuses import Status
 
 # Status groups, for colour: what is going on, what went well, what did not.
@@ -105,6 +107,10 @@ def span(ms: int) -> str:
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
 
 
+def cores(count: object) -> str:
+    return f"{count} core" if str(count) == "1" else f"{count} cores"
+
+
 def parameters(row: Any) -> list[tuple[str, str]]:
     try:
         items = json.loads(row.parameter)
@@ -145,7 +151,7 @@ def system_series(row: Any) -> dict[str, Any]:
         data = {}
     out: dict[str, Any] = {"interval": float(data.get("interval") or 0) or 1 / 60}
     for key in SYSTEM_SERIES:
-        values = []
+        values: list[float | None] = []
         for v in data.get(key, []) or []:
             try:
                 values.append(float(v))
@@ -160,12 +166,18 @@ def ordered(keys: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def default_output(row: Any, job_name: str) -> bool:
+    """Whether the version writes to its own default output folder (a per-version path
+    that is "the default" in every version, not a changed setting)."""
+    return bool(row.train_url == default_train_url(job_name, version_name(row.number)))
+
+
 def config_values(row: Any) -> dict[str, str]:
     engine = f"{row.engine_name} {row.engine_version}".strip()
     dataset = " / ".join(x for x in (row.dataset_name, row.dataset_version_name) if x)
     values = {
         "engine": engine,
-        "spec_code": f"{row.spec_code} ({row.core} cores, {row.cpu} GiB"
+        "spec_code": f"{row.spec_code} ({cores(row.core)}, {row.cpu} GiB"
         + (f", {row.gpu_num} × {row.gpu_type or 'GPU'}" if row.gpu_num else "")
         + ")",
         "worker_server_num": str(row.worker_server_num),
@@ -190,11 +202,13 @@ class ConfigRow:
     origin: str  # "inherited", "changed", "" (no parent to compare with)
 
 
-def config_rows(row: Any, parent: Any | None) -> list[ConfigRow]:
+def config_rows(row: Any, parent: Any | None, job_name: str) -> list[ConfigRow]:
     """A version's configuration, each field marked inherited or changed against the
     version it was made from."""
     mine = config_values(row)
     theirs = config_values(parent) if parent is not None else None
+    if theirs is not None and default_output(row, job_name) and default_output(parent, job_name):
+        theirs["train_url"] = mine["train_url"]
     rows = []
     for key, label in CONFIG_FIELDS:
         value = mine[key]
@@ -227,15 +241,18 @@ class DiffRow:
 
 
 def side_by_side(
-    labels: Sequence[tuple[str, str]], columns: Sequence[dict[str, str]]
+    labels: Sequence[tuple[str, str]],
+    columns: Sequence[dict[str, str]],
+    same: frozenset[str] = frozenset(),
 ) -> list[DiffRow]:
-    """One row per key, one value per version; ``differs`` when they are not all equal."""
+    """One row per key, one value per version; ``differs`` when they are not all equal
+    (keys in ``same`` are known to be alike however they read)."""
     rows = []
     for key, label in labels:
         values = [c.get(key, "") for c in columns]
         if not any(values):
             continue
-        rows.append(DiffRow(label, values, len(set(values)) > 1))
+        rows.append(DiffRow(label, values, key not in same and len(set(values)) > 1))
     return rows
 
 
@@ -275,7 +292,7 @@ class Listed:
 
 def listed(row: Any, now: int) -> Listed:
     snap = json.loads(row.snapshot)
-    resources = f"{snap.get('core', '')} cores · {snap.get('cpu', '')} GiB"
+    resources = f"{cores(snap.get('core', ''))} · {snap.get('cpu', '')} GiB"
     if snap.get("gpu_num"):
         resources += f" · {snap['gpu_num']} GPU"
     return Listed(

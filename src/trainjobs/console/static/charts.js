@@ -3,8 +3,13 @@
 
 const PALETTE = ["#2563eb", "#db2777", "#16a34a", "#d97706", "#7c3aed", "#0891b2"];
 
-export function minutesAxis(count, interval) {
-  return Array.from({ length: count }, (_, i) => +(i * interval).toFixed(4));
+// The time axis of `count` points `interval` minutes apart: in seconds for short
+// runs, in minutes for longer ones.
+export function timeAxis(count, interval) {
+  const seconds = count * interval < 3;
+  const scale = seconds ? 60 : 1;
+  const x = Array.from({ length: count }, (_, i) => +(i * interval * scale).toFixed(4));
+  return { x, unit: seconds ? "seconds" : "minutes" };
 }
 
 function fmt(unit) {
@@ -16,11 +21,13 @@ function fmt(unit) {
       if (k >= 1 << 10) return (v / (1 << 10)).toFixed(0) + " KiB/s";
       return v.toFixed(0) + " B/s";
     }
+    if (unit === "GiB" && Math.abs(v) < 1) return (v * 1024).toFixed(v && Math.abs(v) < 0.01 ? 1 : 0) + " MiB";
     return (+v.toFixed(2)) + " " + unit;
   });
 }
 
-export function lineChart(target, title, unit, x, lines) {
+export function lineChart(target, title, unit, axis, lines) {
+  const x = axis.x;
   const width = Math.max(260, target.clientWidth || 320);
   const opts = {
     title,
@@ -28,10 +35,10 @@ export function lineChart(target, title, unit, x, lines) {
     height: 180,
     scales: { x: { time: false } },
     axes: [
-      { label: "minutes", stroke: "#64748b", grid: { stroke: "#eef1f5" } },
+      { label: axis.unit, labelSize: 20, stroke: "#64748b", grid: { stroke: "#eef1f5" } },
       { values: fmt(unit), size: 70, stroke: "#64748b", grid: { stroke: "#eef1f5" } },
     ],
-    series: [{ label: "min" }, ...lines.map((l, i) => ({
+    series: [{ label: axis.unit === "seconds" ? "s" : "min" }, ...lines.map((l, i) => ({
       label: l.label, stroke: PALETTE[i % PALETTE.length], width: 1.5,
       points: { show: x.length < 3 },
     }))],

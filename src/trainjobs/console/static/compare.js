@@ -1,5 +1,5 @@
 // Compare: one chart with the picked series of every compared version overlaid.
-import { lineChart, minutesAxis } from "./charts.js";
+import { lineChart, timeAxis } from "./charts.js";
 
 const holder = document.getElementById("compare-data");
 if (holder) {
@@ -14,10 +14,11 @@ if (holder) {
     // placed on the finest interval among them.
     const step = Math.min(...data.series.map((s) => s.interval));
     const longest = Math.max(...data.series.map((s) => (s[key].length * s.interval) / step), 0);
-    const x = minutesAxis(Math.ceil(longest), step);
+    const axis = timeAxis(Math.ceil(longest), step);
+    const scale = axis.unit === "seconds" ? 60 : 1;
     const lines = data.series.map((s, i) => {
-      const values = x.map((t) => {
-        const at = Math.floor(t / s.interval + 1e-9);
+      const values = axis.x.map((t) => {
+        const at = Math.floor(t / scale / s.interval + 1e-9);
         return at < s[key].length ? s[key][at] : null;
       });
       return { label: data.names[i], values };
@@ -28,7 +29,7 @@ if (holder) {
       box.textContent = "";
     }
     const [title, unit] = data.labels[key];
-    chart = lineChart(box, `${title} (${unit})`, unit, x, lines);
+    chart = lineChart(box, `${title} (${unit})`, unit, axis, lines);
     chart.tjSeries = key;
   }
   pick.addEventListener("change", draw);

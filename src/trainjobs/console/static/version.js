@@ -1,7 +1,7 @@
 // One version: live status, logs (worker picker, follow, load earlier), resource
 // charts and model metrics, refreshed while the version is active.
 import { every, getJSON, setStatus } from "./common.js";
-import { GROUPS, lineChart, minutesAxis } from "./charts.js";
+import { GROUPS, lineChart, timeAxis } from "./charts.js";
 
 const data = JSON.parse(document.getElementById("version-data").textContent);
 const base = `/console/jobs/${data.job}/versions/${data.version}`;
@@ -20,7 +20,16 @@ let charts = [];
 function drawCharts(series) {
   const n = (series.cpuUsage || []).length;
   empty.hidden = n > 0;
-  const x = minutesAxis(n, series.interval);
+  const axis = timeAxis(n, series.interval);
+  if (charts.length && charts[0].unit !== axis.unit) {
+    // A run that outgrew seconds: redraw in minutes.
+    for (const { chart } of charts) {
+      window.tjCharts = window.tjCharts.filter((c) => c !== chart);
+      chart.destroy();
+    }
+    charts = [];
+    chartBox.textContent = "";
+  }
   if (!charts.length) {
     if (!n) return;
     for (const g of GROUPS) {
@@ -29,11 +38,12 @@ function drawCharts(series) {
       box.dataset.series = g.keys.join(",");
       chartBox.appendChild(box);
       const lines = g.keys.map((k) => ({ label: data.labels[k][0], values: series[k] }));
-      charts.push({ group: g, chart: lineChart(box, `${g.title} (${g.unit})`, g.unit, x, lines) });
+      const chart = lineChart(box, `${g.title} (${g.unit})`, g.unit, axis, lines);
+      charts.push({ group: g, unit: axis.unit, chart });
     }
     return;
   }
-  for (const { group, chart } of charts) chart.setData([x, ...group.keys.map((k) => series[k])]);
+  for (const { group, chart } of charts) chart.setData([axis.x, ...group.keys.map((k) => series[k])]);
 }
 drawCharts(data.series);
 
@@ -70,6 +80,8 @@ if (data.active) {
     reason.textContent = s.failure_reason;
     reason.classList.toggle("hidden", !s.failure_reason);
     stopForm.hidden = !s.active;
+    document.getElementById("t-started").textContent = s.started;
+    document.getElementById("t-ended").textContent = s.ended;
     drawCharts(s.series);
     showMetrics(s.metrics);
     return s.active;
