@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -75,9 +76,9 @@ def imports_of(js: str, url: str) -> list[str]:
     return [urljoin(url, m) for m in re.findall(r'^import[^"\']*["\']([^"\']+)["\']', js, re.M)]
 
 
-def complete_page(cookies: httpx.Cookies, url: str) -> tuple[float, int, int]:
+def complete_page(base: str, cookies: httpx.Cookies, url: str) -> tuple[float, int, int]:
     """A cold load: the HTML, then each asset and module it pulls in, on a fresh client."""
-    with httpx.Client(cookies=cookies, timeout=60) as fresh:
+    with httpx.Client(base_url=base, cookies=cookies, timeout=60) as fresh:
         started = time.perf_counter()
         page = fresh.get(url)
         total = len(page.content)
@@ -101,7 +102,7 @@ def measure(client: httpx.Client, label: str, url: str, repeat: int) -> Timing:
     for _ in range(3):  # warm the server's caches, as a used console would have
         ttfb_ms(client, url)
     samples = sorted(ttfb_ms(client, url)[0] for _ in range(repeat))
-    complete, size, assets = complete_page(client.cookies, url)
+    complete, size, assets = complete_page(str(client.base_url), client.cookies, url)
     return Timing(
         label,
         statistics.median(samples),
@@ -162,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         feed = ttfb_ms(client, f"/console/jobs/{job}/versions.json")
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
     print(f"\n{args.versions:,} versions; {args.repeat} requests per figure; loopback")
     print(f"{'view':<28}{'TTFB p50':>10}{'p95':>8}{'complete':>10}{'KB':>8}{'assets':>8}")
