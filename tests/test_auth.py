@@ -48,7 +48,34 @@ ROUTES = [
         {"version_name": "v", "data_url": "/b/"},
         id="add-dataset-version",
     ),
+    pytest.param("GET", "/built-in-algorithms", None, id="built-in-algorithms"),
+    pytest.param("GET", "/training-job-configs", None, id="list-configs"),
+    pytest.param(
+        "POST",
+        "/training-job-configs",
+        {
+            "config_name": "theirs",
+            "worker_server_num": 1,
+            "spec_id": 1,
+            "model_id": 2,
+            "parameter": [{"label": "label_column", "value": "y"}],
+        },
+        id="create-config",
+    ),  # fmt: skip
+    pytest.param("GET", "/training-job-configs/{config}", None, id="get-config"),
+    pytest.param("PUT", "/training-job-configs/{config}", {"config_desc": "x"}, id="update-config"),
+    pytest.param("DELETE", "/training-job-configs/{config}", None, id="delete-config"),
+    pytest.param("GET", "/visualization-jobs", None, id="list-viz"),
+    pytest.param(
+        "POST", "/visualization-jobs", {"job_name": "theirs", "train_url": "/b/"}, id="create-viz"
+    ),
+    pytest.param("GET", "/visualization-jobs/{viz}", None, id="get-viz"),
+    pytest.param("PUT", "/visualization-jobs/{viz}", {"job_desc": "x"}, id="update-viz"),
+    pytest.param("DELETE", "/visualization-jobs/{viz}", None, id="delete-viz"),
+    pytest.param("POST", "/visualization-jobs/{viz}/stop", None, id="stop-viz"),
+    pytest.param("POST", "/visualization-jobs/{viz}/restart", None, id="restart-viz"),
 ]
+OWNED = ("{job}", "{config}", "{viz}")
 
 
 def test_the_route_table_covers_every_project_route(server: Server) -> None:
@@ -70,7 +97,15 @@ def test_the_route_table_covers_every_project_route(server: Server) -> None:
         )
         for p in ROUTES
     }
-    listed = {(m, path.replace("{dataset}", "{dataset_id}")) for m, path in listed}
+    listed = {
+        (
+            m,
+            path.replace("{dataset}", "{dataset_id}")
+            .replace("{config}", "{config_name}")
+            .replace("{viz}", "{job_id}"),
+        )
+        for m, path in listed
+    }
     assert served == listed
 
 
@@ -87,7 +122,20 @@ def target(server: Server) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     created: dict[str, Any] = r.json()
     server.wait_status(created["job_id"], created["version_id"])
-    return {**created, "app_url": app_url, "boot_file_url": boot}
+    config = f"c-{created['job_id']}"
+    r = server.client.post(
+        f"{server.v1}/training-job-configs",
+        json={"config_name": config, "worker_server_num": 1, "app_url": app_url,
+              "boot_file_url": boot, "spec_id": 1},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = server.client.post(
+        f"{server.v1}/visualization-jobs", json={"job_name": config, "train_url": "/none/"}
+    )
+    assert r.status_code == 200, r.text
+    viz = r.json()["job_id"]
+    assert server.client.post(f"{server.v1}/visualization-jobs/{viz}/stop").status_code == 200
+    return {**created, "app_url": app_url, "boot_file_url": boot, "config": config, "viz": viz}
 
 
 def add_token(server: Server, project_id: str, *, new_project: bool, expires_at: int = 0) -> str:
@@ -137,7 +185,11 @@ def send(
                 "config": {"worker_server_num": 1, "app_url": target["app_url"],
                            "boot_file_url": target["boot_file_url"], "spec_id": 1}}  # fmt: skip
     url = f"/v1/{project_id}" + path.format(
-        job=target["job_id"], version=target["version_id"], dataset=target["job_id"]
+        job=target["job_id"],
+        version=target["version_id"],
+        dataset=target["job_id"],
+        config=target["config"],
+        viz=target["viz"],
     )
     return client.request(method, url, json=body, headers=headers)
 
@@ -282,7 +334,10 @@ def test_own_token_on_another_projects_url_is_403_0210(
     untouched(server, target, before)
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [p for p in ROUTES if "{job}" in p.values[1]])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [p for p in ROUTES if any(part in str(p.values[1]) for part in OWNED)],
+)
 def test_another_projects_job_is_404_2775_for_its_own_token(
     server: Server,
     anonymous: httpx.Client,

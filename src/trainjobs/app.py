@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from trainjobs import __version__, console
-from trainjobs.api import errors
+from trainjobs.api import errors, tensorboard_proxy
 from trainjobs.api.auth import KeepRawHeaders
 from trainjobs.api.middleware import BodyLimit, JsonBodies, RefuseNul, StripTrailingSlash
 from trainjobs.api.ratelimit import RateLimiter
 from trainjobs.api.v1 import datasets as dataset_routes
-from trainjobs.api.v1 import logs, specs, training_jobs
+from trainjobs.api.v1 import logs, specs, training_configs, training_jobs, visualization
 from trainjobs.api.v3 import router as identity_routes
 from trainjobs.domain import identity
 from trainjobs.domain.catalog import Catalog, load_catalog
@@ -25,6 +25,8 @@ from trainjobs.domain.jobs import JobService
 from trainjobs.domain.logs import LogReader
 from trainjobs.domain.runner import Runner
 from trainjobs.domain.scheduler import Resources, Scheduler
+from trainjobs.domain.training_configs import TrainingConfigService
+from trainjobs.domain.visualization import VisualizationService
 from trainjobs.executors.base import Executor
 from trainjobs.executors.local import LocalExecutor
 from trainjobs.executors.machine import describe_machine
@@ -49,6 +51,8 @@ class Services:
     datasets: DatasetService
     identity: identity.IdentityService
     rate_limiter: RateLimiter
+    training_configs: TrainingConfigService
+    visualization: VisualizationService
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -98,6 +102,17 @@ class Services:
             db, settings.token_lifetime_s, settings.signature_skew_s
         )
         limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        visualization = VisualizationService(
+            db,
+            store,
+            settings.viz_dir,
+            server_id=runner.server_id,
+            owner_is_alive=runner.owner_is_alive,
+            hour_s=settings.viz_hour_s,
+            sync_period_s=settings.viz_sync_period_s,
+            quota=settings.viz_quota,
+        )
+        visualization.recover()
         return cls(
             settings,
             db,
@@ -109,9 +124,12 @@ class Services:
             datasets,
             identities,
             limiter,
+            TrainingConfigService(db, catalog, datasets),
+            visualization,
         )
 
     def stop(self) -> None:
+        self.visualization.shutdown(timeout_s=self.settings.stop_grace_s + 10)
         self.runner.shutdown(timeout_s=self.settings.stop_grace_s + 10)
         self.db.dispose()
 
@@ -157,6 +175,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(logs.router)
     app.include_router(dataset_routes.router)
     app.include_router(specs.router)
+    app.include_router(training_configs.router)
+    app.include_router(visualization.router)
+    app.include_router(tensorboard_proxy.router)
     app.include_router(identity_routes.router)
 
     console.install(app)

@@ -44,6 +44,12 @@ class Settings:
     ray_address: str = "auto"  # Ray's own name for the cluster this machine is a node of
     # Whether every Ray node mounts the data dir at the same path (required by "ray").
     shared_storage: bool = False
+    # Visualization jobs: seconds in a schedule's "hour" (tests shorten it), how
+    # often a TensorBoard's event files are fetched from the store, and how many
+    # visualization jobs a project may hold.
+    viz_hour_s: float = 3600.0
+    viz_sync_period_s: float = 5.0
+    viz_quota: int = 100
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -74,6 +80,9 @@ class Settings:
             "ray_address": env.get("TRAINJOBS_RAY_ADDRESS", "auto"),
             "shared_storage": env.get("TRAINJOBS_SHARED_STORAGE", "").lower()
             in ("1", "true", "yes"),
+            "viz_hour_s": float(env.get("TRAINJOBS_VIZ_HOUR_S", 3600.0)),
+            "viz_sync_period_s": float(env.get("TRAINJOBS_VIZ_SYNC_PERIOD_S", 5.0)),
+            "viz_quota": int(env.get("TRAINJOBS_VIZ_QUOTA", 100)),
         }
         if "TRAINJOBS_DATA_DIR" in env:
             values["data_dir"] = Path(env["TRAINJOBS_DATA_DIR"])
@@ -92,6 +101,10 @@ class Settings:
     @property
     def resolved_object_store_url(self) -> str:
         return self.object_store_url or str((self.data_dir / "obs").resolve())
+
+    @property
+    def viz_dir(self) -> Path:
+        return (self.data_dir / "visualizations").resolve()
 
     @property
     def runs_dir(self) -> Path:

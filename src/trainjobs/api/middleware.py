@@ -92,6 +92,10 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
 
+# The TensorBoard proxy passes paths and bodies through as the browser sent them.
+PASSTHROUGH_PREFIX = "/tensorboard/"
+
+
 class StripTrailingSlash:
     """Serves ``/path/`` as ``/path`` directly: clients do not follow redirects on POST."""
 
@@ -100,7 +104,12 @@ class StripTrailingSlash:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+        if (
+            scope["type"] == "http"
+            and len(path) > 1
+            and path.endswith("/")
+            and not path.startswith(PASSTHROUGH_PREFIX)
+        ):
             scope = {**scope, "path": path.rstrip("/") or "/"}
             scope["raw_path"] = scope["path"].encode()
         await self.app(scope, receive, send)
@@ -138,7 +147,11 @@ class JsonBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH"):
+        if (
+            scope["type"] == "http"
+            and scope.get("method") in ("POST", "PUT", "PATCH")
+            and not scope.get("path", "").startswith(PASSTHROUGH_PREFIX)
+        ):
             headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-type"]
             headers.append((b"content-type", b"application/json"))
             scope = {**scope, "headers": headers}

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from trainjobs.cli import runs
+from trainjobs.cli import configs, runs
 from trainjobs.cli.output import (
     EXIT_CODES_HELP,
     DataDir,
@@ -47,6 +47,8 @@ def create(
         str,
         typer.Argument(metavar="NAME", help="Job name: 1-64 letters, digits, '_' or '-'; unique."),
     ],
+    config_name: configs.ConfigOption = None,
+    algorithm: configs.Algorithm = None,
     code_dir: runs.CodeDir = None,
     boot_file: runs.BootFile = None,
     param: runs.Params = None,
@@ -109,6 +111,11 @@ def create(
         pool=pool,
         workers=workers,
     )
+    if algorithm:
+        config["model_id"] = configs.resolve_algorithm(client, algorithm)
+    if config_name and workers == 1:
+        config.pop("worker_server_num")  # the default: the configuration's count wins
+    config = configs.with_config(client, config_name, config)
     if not spec and not pool:
         runs.default_resources(client, None, config)
     if no_version:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from trainjobs.cli import catalog, jobs, logs, obs, versions
+from trainjobs.cli import catalog, configs, jobs, logs, obs, versions, visualization
 from trainjobs.cli import identity as identity_cli
 from trainjobs.cli.output import EXIT_CODES_HELP
 from trainjobs.objectstore import ObjectStore, location
@@ -25,6 +25,9 @@ app.add_typer(identity_cli.projects_app, name="projects")
 app.add_typer(identity_cli.users_app, name="users")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(versions.app, name="versions")
+app.add_typer(configs.app, name="configs")
+app.add_typer(configs.algorithms_app, name="algorithms")
+app.add_typer(visualization.app, name="viz")
 app.command("logs", epilog=EXIT_CODES_HELP)(logs.logs)
 app.command("specs", epilog=EXIT_CODES_HELP)(catalog.specs)
 app.command("engines", epilog=EXIT_CODES_HELP)(catalog.engines)

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from trainjobs.cli import runs
+from trainjobs.cli import configs, runs
 from trainjobs.cli.output import (
     EXIT_CODES_HELP,
     DataDir,
@@ -88,6 +88,7 @@ def create(
             rich_help_panel=runs.RUN,
         ),
     ] = False,
+    config_name: configs.ConfigOption = None,
     code_dir: runs.CodeDir = None,
     boot_file: runs.BootFile = None,
     user_image_url: runs.UserImage = None,
@@ -138,6 +139,7 @@ def create(
         pool=pool,
         workers=workers,
     )
+    config = configs.with_config(client, config_name, config)
     if from_version is not None:
         config["pre_version_id"] = from_version
     elif not spec and not pool:

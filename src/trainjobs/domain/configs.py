@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from trainjobs.domain import errors
+from trainjobs.domain import algorithms, errors
 from trainjobs.domain.catalog import Catalog, Engine, Pool, Spec
 from trainjobs.domain.datasets import DatasetVersion
 from trainjobs.objectstore.paths import InvalidObsPath, ObsPath, parse_obs_path
@@ -99,6 +99,8 @@ def _obs(value: str, error: type[errors.DomainError], name: str) -> ObsPath:
 def resolve(config: VersionConfig, catalog: Catalog, find_dataset: FindDataset) -> Resolved:
     """Check the rules of a complete configuration; fill catalogue defaults."""
     _check_program(config)
+    if config.model_id:
+        config = _with_algorithm(config, catalog)
     datasets = _check_data(config, find_dataset)
     for name in ("train_url", "log_url"):
         value = getattr(config, name)
@@ -165,10 +167,7 @@ def _check_program(config: VersionConfig) -> None:
             + (f" (got {', '.join(kinds)})" if kinds else "")
         )
     if config.model_id:
-        raise errors.InvalidParameter(
-            f"model_id {config.model_id}: no built-in algorithms are registered; "
-            "use app_url + boot_file_url"
-        )
+        return
     if config.user_image_url or config.user_command:
         if not (config.user_image_url and config.user_command):
             raise errors.IncompleteCustomImage(
@@ -185,6 +184,19 @@ def _check_program(config: VersionConfig) -> None:
         raise errors.InvalidBootFile(
             f"boot_file_url {config.boot_file_url} must be a file inside app_url {config.app_url}"
         )
+
+
+def _with_algorithm(config: VersionConfig, catalog: Catalog) -> VersionConfig:
+    """A built-in algorithm runs with its own engine and its parameters' defaults."""
+    algorithm = algorithms.get(config.model_id)
+    merged = algorithms.merged_parameters(
+        algorithm, [(p.label, p.value) for p in config.parameter]
+    )
+    return replace(
+        config,
+        engine_id=algorithms.engine_of(catalog).engine_id,
+        parameter=tuple(Parameter(label, value) for label, value in merged),
+    )
 
 
 def _dataset(find: FindDataset, dataset_id: str, version_id: str) -> DatasetVersion:

@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trainjobs.domain import algorithms
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService
@@ -632,6 +633,9 @@ class Runner:
         if row.app_url:
             count = self._download(store, row.app_url, paths.code, "code folder")
             self._note(log0, f"staged {count} code file(s) from {row.app_url}")
+        elif row.model_id:
+            algorithms.stage(row.model_id, paths.code)
+            self._note(log0, f"staged built-in algorithm {row.model_id}'s code")
         for url in self._data_urls(project_id, row):
             count = self._download(store, url, paths.data, "data folder")
             self._note(log0, f"staged {count} data file(s) from {url}")
@@ -659,9 +663,11 @@ class Runner:
             engine = self.catalog.engine(row.engine_id)
             if engine is None:
                 raise StagingError(f"engine {row.engine_id} is no longer in the catalogue")
-            app = parse_obs_path(row.app_url)
-            boot_rel = parse_obs_path(row.boot_file_url).relative_to(app)
-            boot = paths.code / boot_rel
+            if row.model_id:
+                boot = paths.code / algorithms.BOOT_FILE
+            else:
+                app = parse_obs_path(row.app_url)
+                boot = paths.code / parse_obs_path(row.boot_file_url).relative_to(app)
             if not boot.is_file():
                 raise StagingError(f"boot file {row.boot_file_url} is not in the staged code")
             argv = [

@@ -185,6 +185,31 @@ class ObjectStore:
                 count += 1
         return count
 
+    def pull(self, path: ObsPath, local: Path, state: dict[str, tuple[int, int]]) -> int:
+        """Download the files under a folder that are new or changed since the last pull.
+
+        ``state`` (relative path -> (size, modification stamp)) is the caller's
+        memory of what it holds; updated in place. A missing folder pulls nothing.
+        """
+        base = path.fs_path.rstrip("/")
+        if not self.fs.isdir(base):
+            return 0
+        count = 0
+        for fs_path, info in self.fs.find(base, detail=True).items():
+            rel = fs_path[len(base) :].lstrip("/")
+            if not rel or info.get("type") == "directory" or ".." in rel.split("/"):
+                continue
+            mtime = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
+            stamp = (int(info.get("size") or 0), hash(str(mtime)))
+            if state.get(rel) == stamp:
+                continue
+            target = local / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.fs.get_file(fs_path, str(target))
+            state[rel] = stamp
+            count += 1
+        return count
+
     def _put(self, source: Path, fs_path: str) -> None:
         self._makedirs(fs_path.rsplit("/", 1)[0])
         self.fs.put_file(str(source), fs_path)

@@ -12,6 +12,7 @@ from trainjobs.sdk.errors import CredentialsNotFound, ModelArtsError, ServiceUnr
 from trainjobs.sdk.estimator import Estimator
 from trainjobs.sdk.session import Session
 from trainjobs.sdk.training_job import TrainingJob
+from trainjobs.sdk.visualization import VisualizationJob
 
 __all__ = [
     "ApiClient",
@@ -22,5 +23,6 @@ __all__ = [
     "ServiceUnreachable",
     "Session",
     "TrainingJob",
+    "VisualizationJob",
     "discover",
 ]

@@ -228,6 +228,24 @@ class ApiClient:
     def built_in_algorithms(self) -> dict[str, Any]:
         return self.request("GET", f"{self.v1}/built-in-algorithms")
 
+    # -- visualization jobs (V1-V7) -------------------------------------------
+
+    def create_visualization(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", f"{self.v1}/visualization-jobs", json=body)
+
+    def list_visualizations(self, **query: Any) -> dict[str, Any]:
+        """Query names as V2 takes them (``sort_by`` is sent as ``sortBy``)."""
+        if "sort_by" in query:
+            query["sortBy"] = query.pop("sort_by")
+        params = {k: None if v is None else str(v) for k, v in query.items()}
+        return self.request("GET", f"{self.v1}/visualization-jobs", params=params)
+
+    def visualization(self, job_id: Id, action: str = "", method: str = "GET",
+                      body: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+        """One visualization job: details (GET), PUT, DELETE, or the stop/restart action."""
+        path = f"{self.v1}/visualization-jobs/{_seg(job_id)}" + (f"/{action}" if action else "")
+        return self.request(method, path, json=body)
+
     # -- catalogue (R1, R2) ---------------------------------------------------
 
     def resource_specs(self, job_type: str | None = "train") -> dict[str, Any]:

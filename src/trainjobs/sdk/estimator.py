@@ -19,6 +19,7 @@ from trainjobs.sdk.client import Id
 from trainjobs.sdk.errors import InvalidArgument
 from trainjobs.sdk.session import Session
 from trainjobs.sdk.training_job import INVALID_PARAMETER, JobMethods, TrainingJob
+from trainjobs.sdk.visualization import VisualizationJob  # noqa: F401 - the legacy import path
 
 UNKNOWN_ENGINE = "ModelArts.2780"
 UNKNOWN_SPEC = "ModelArts.2781"

@@ -235,3 +235,59 @@ dataset_versions = sa.Table(
     sa.Column("create_time", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("dataset_id", "version_name", name="uq_dataset_versions_name"),
 )
+
+# Training-job configurations (C1-C5): a named version config of a project,
+# kept as the JSON object of its fields.
+training_job_configs = sa.Table(
+    "training_job_configs",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column(
+        "project_id",
+        sa.String(32),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("config_name", sa.String(64), nullable=False),
+    sa.Column("config_desc", sa.String(256), nullable=False, server_default=""),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.UniqueConstraint("project_id", "config_name", name="uq_configs_project_name"),
+    sqlite_autoincrement=True,
+)
+sa.Index(
+    "ix_configs_project_create",
+    training_job_configs.c.project_id,
+    training_job_configs.c.create_time,
+)
+
+# Visualization jobs (V1-V7): a TensorBoard over a train_url, run by ``owner``.
+visualization_jobs = sa.Table(
+    "visualization_jobs",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column(
+        "project_id",
+        sa.String(32),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("job_name", sa.String(20), nullable=False),
+    sa.Column("job_desc", sa.String(256), nullable=False, server_default=""),
+    sa.Column("job_type", sa.String(16), nullable=False),
+    sa.Column("train_url", sa.String(1024), nullable=False),
+    sa.Column("resource_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("start_time", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("duration", sa.BigInteger, nullable=False, server_default="0"),
+    # auto-stop: hours of running time (0: none), and the moment it falls due
+    sa.Column("schedule_hours", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("stop_at", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("owner", sa.String(32), nullable=False, server_default=""),
+    sa.Column("port", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failure_reason", sa.String(1024), nullable=False, server_default=""),
+    sa.UniqueConstraint("project_id", "job_name", name="uq_viz_project_name"),
+    sqlite_autoincrement=True,
+)
+sa.Index("ix_viz_status", visualization_jobs.c.status)

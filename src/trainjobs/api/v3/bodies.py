@@ -21,6 +21,9 @@ MEDIA_TYPE = "application/vnd.openstack.identity-v3+json"
 NEVER = "9999-12-31T23:59:59.000000Z"
 INTERFACES = ("public", "internal", "admin")
 MODELARTS_SERVICE = ("modelarts", "modelarts")  # (type, name)
+# The type the Open Telekom Cloud SDK (otcextensions) looks up for the v1 API;
+# its URL carries the project, as that SDK expects.
+MODELARTS_V1_SERVICE = ("modelartsv1", "modelartsv1")
 IDENTITY_SERVICE = ("identity", "keystone")
 MEMBER_ROLE = {"id": "member", "name": "member"}
 
@@ -40,7 +43,7 @@ def domain_ref(name: str) -> dict[str, str]:
     return {"id": domain_id(name), "name": name}
 
 
-def catalog(base_url: str, region: str) -> list[dict[str, Any]]:
+def catalog(base_url: str, region: str, project_id: str = "") -> list[dict[str, Any]]:
     """This service (its base URL: v1 paths carry the project id) and its identity API."""
 
     def service(kind: tuple[str, str], url: str) -> dict[str, Any]:
@@ -57,7 +60,10 @@ def catalog(base_url: str, region: str) -> list[dict[str, Any]]:
         ]
         return {"id": _stable_id(type_), "type": type_, "name": name, "endpoints": endpoints}
 
-    return [service(MODELARTS_SERVICE, base_url), service(IDENTITY_SERVICE, f"{base_url}/v3")]
+    entries = [service(MODELARTS_SERVICE, base_url), service(IDENTITY_SERVICE, f"{base_url}/v3")]
+    if project_id:
+        entries.append(service(MODELARTS_V1_SERVICE, f"{base_url}/v1/{project_id}"))
+    return entries
 
 
 def token_body(
@@ -84,7 +90,7 @@ def token_body(
         "roles": [MEMBER_ROLE],
     }
     if with_catalog:
-        token["catalog"] = catalog(base_url, region)
+        token["catalog"] = catalog(base_url, region, info.project.id)
     return {"token": token}
 
 
