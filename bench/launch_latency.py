@@ -29,12 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,13 +41,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from _common import Server
 
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 
-COMPLETED = 10
+RUNNING, COMPLETED, KILLED = 8, 10, 12
 FINAL = {3, 5, 6, 10, 11, 12, 13, 14, 16, 17, 20, 21}
-HEALTH_TIMEOUT_S = 120.0
 RUN_TIMEOUT_S = 120.0
+BURST_CLIENTS = 5  # the burst is submitted by this many clients at once
+# Targets, as ratios to the bare spawn measured in the same run where they can be.
+COMPLETED_RATIO_TARGET = 4.0
+BURST_TARGET_PER_S = 20.0
+STOP_LAG_TARGET_MS = 50.0
+# A boot file that ends at once, or holds for --hold seconds (to be stopped).
+BOOT = """
+import sys, time
+hold = float(next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--hold=")), "0"))
+if hold:
+    print("holding", flush=True)
+    time.sleep(hold)
+"""
 # A catalogue that fits one worker in a node of the test cluster (tests/ray/run.sh).
 RAY_CATALOG = """
 [[specs]]
@@ -96,48 +108,16 @@ def bare_launch(runs: int) -> Timings:
     return Timings("bare subprocess.run(python -c pass)", seconds)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
-def serve(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[httpx.Client, str]]:
-    """A real ``trainjobs serve``; yields a client carrying its token and the /v1 prefix."""
-    port = _free_port()
-    log = open(data_dir.parent / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "trainjobs", "serve", "--port", str(port)],
-        env={**os.environ, "TRAINJOBS_DATA_DIR": str(data_dir), **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+def serve(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[httpx.Client, str, Server]]:
+    """A real ``trainjobs serve``; yields a client carrying its token, the /v1
+    prefix and the server."""
+    server = Server(data_dir, data_dir.parent / "serve.log", env=env).start()
     try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited; see {log.name}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not become healthy; see {log.name}")
-            time.sleep(0.1)
-        creds = json.loads((data_dir / "credentials.json").read_text())
-        with httpx.Client(base_url=base, headers={"X-Auth-Token": creds["token"]}) as client:
-            yield client, f"/v1/{creds['project_id']}"
+        with httpx.Client(base_url=server.base, headers={"X-Auth-Token": server.token}) as client:
+            yield client, f"/v1/{server.project_id}", server
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.stop()
 
 
 def _wait_final(client: httpx.Client, url: str, poll_s: float) -> tuple[dict[str, object], float]:
@@ -151,9 +131,98 @@ def _wait_final(client: httpx.Client, url: str, poll_s: float) -> tuple[dict[str
         time.sleep(poll_s)
 
 
+@dataclass
+class Service:
+    """Figures of one executor: single versions, a burst, and stops."""
+
+    running: Timings
+    completed: Timings
+    burst_per_s: float
+    stop_lag: Timings  # from the worker tree's exit to KILLED being visible
+
+
+def _job(client: httpx.Client, v1: str, code: Path, data: Path, project_id: str) -> int:
+    store = ObjectStore.from_url(str(data / "obs")).for_project(project_id)
+    store.upload(code, parse_obs_path("/bench/code"))
+    body = {
+        "job_name": "launch-latency",
+        "config": {
+            "worker_server_num": 1,
+            "app_url": "/bench/code/",
+            "boot_file_url": "/bench/code/boot.py",
+            "spec_id": 1,
+            "parameter": [{"label": "hold", "value": "0"}],
+        },
+    }
+    created = client.post(f"{v1}/training-jobs", json=body).json()
+    return int(created["job_id"])
+
+
+def _submit(client: httpx.Client, v1: str, job_id: int, hold: str = "0") -> str:
+    config = {"parameter": [{"label": "hold", "value": hold}]}
+    response = client.post(f"{v1}/training-jobs/{job_id}/versions", json={"config": config})
+    response.raise_for_status()
+    return f"{v1}/training-jobs/{job_id}/versions/{response.json()['version_id']}"
+
+
+def _burst(server: Server, v1: str, job_id: int, count: int, poll_s: float) -> float:
+    """Versions a second when ``count`` are submitted at once, until the last completes."""
+    urls: list[str] = []
+    lock = threading.Lock()
+
+    def submit(n: int) -> None:
+        with httpx.Client(base_url=server.base, headers={"X-Auth-Token": server.token}) as c:
+            for _ in range(n):
+                url = _submit(c, v1, job_id)
+                with lock:
+                    urls.append(url)
+
+    threads = [
+        threading.Thread(target=submit, args=(count // BURST_CLIENTS,))
+        for _ in range(BURST_CLIENTS)
+    ]
+    started = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with httpx.Client(base_url=server.base, headers={"X-Auth-Token": server.token}) as c:
+        for url in urls:
+            version, _seen = _wait_final(c, url, poll_s)
+            if version["status"] != COMPLETED:
+                raise RuntimeError(f"a burst version ended in status {version['status']}")
+        ended = time.time()
+    return len(urls) / (ended - started)
+
+
+def _stop_lag(client: httpx.Client, v1: str, job_id: int, data: Path) -> float:
+    """Seconds from the stopped worker tree's exit to the version being seen KILLED."""
+    url = _submit(client, v1, job_id, hold="600")
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while client.get(url).json()["status"] != RUNNING:
+        if time.monotonic() > deadline:
+            raise RuntimeError("a version never ran")
+        time.sleep(0.01)
+    version_id = url.rsplit("/", 1)[1]
+    logs = data / "runs" / version_id / "logs"
+    while not any("holding" in p.read_text() for p in logs.glob("*")):  # the worker runs
+        if time.monotonic() > deadline:
+            raise RuntimeError("a version's worker never started")
+        time.sleep(0.01)
+    client.post(f"{url}/stop").raise_for_status()
+    while (version := client.get(url).json())["status"] != KILLED:
+        if version["status"] in FINAL or time.monotonic() > deadline:
+            raise RuntimeError(f"a stopped version ended in status {version['status']}")
+        time.sleep(0.002)
+    seen = time.time()
+    # The worker's parent records the exit as the tree's last act, then exits.
+    exit_file = data / "runs" / version_id / "workers" / "0.exit"
+    return seen - exit_file.stat().st_mtime
+
+
 def measure_service(
-    name: str, env: dict[str, str], runs: int, poll_s: float, catalog: str = ""
-) -> tuple[Timings, Timings]:
+    name: str, env: dict[str, str], runs: int, poll_s: float, burst: int, catalog: str = ""
+) -> Service:
     with tempfile.TemporaryDirectory(prefix="tj-launch-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
@@ -161,32 +230,16 @@ def measure_service(
             (data / "catalog.toml").write_text(catalog)
         code = Path(tmp) / "code"
         code.mkdir()
-        (code / "boot.py").write_text("pass\n")
-        with serve(data, env) as (client, v1):
-            project_id = v1.rsplit("/", 1)[1]
-            store = ObjectStore.from_url(str(data / "obs")).for_project(project_id)
-            store.upload(code, parse_obs_path("/bench/code"))
-            body = {
-                "job_name": "launch-latency",
-                "config": {
-                    "worker_server_num": 1,
-                    "app_url": "/bench/code/",
-                    "boot_file_url": "/bench/code/boot.py",
-                    "spec_id": 1,
-                },
-            }
-            created = client.post(f"{v1}/training-jobs", json=body).json()
-            job_id = created["job_id"]
-            # The first version warms the server (imports, first Ray actor start): not counted.
-            _wait_final(
-                client, f"{v1}/training-jobs/{job_id}/versions/{created['version_id']}", poll_s
-            )
+        (code / "boot.py").write_text(BOOT)
+        with serve(data, env) as (client, v1, server):
+            job_id = _job(client, v1, code, data, server.project_id)
+            # The first versions warm the server (imports, first Ray actor start): not counted.
+            for _ in range(3):
+                _wait_final(client, _submit(client, v1, job_id), poll_s)
             running, completed = [], []
             for _ in range(runs):
                 submitted = time.time()
-                response = client.post(f"{v1}/training-jobs/{job_id}/versions", json={"config": {}})
-                response.raise_for_status()
-                url = f"{v1}/training-jobs/{job_id}/versions/{response.json()['version_id']}"
+                url = _submit(client, v1, job_id)
                 version, seen = _wait_final(client, url, poll_s)
                 if version["status"] != COMPLETED:
                     raise RuntimeError(f"a trivial version ended in status {version['status']}")
@@ -194,16 +247,51 @@ def measure_service(
                 assert isinstance(start_ms, int)
                 running.append(start_ms / 1000 - submitted)
                 completed.append(seen - submitted)
-    return (
+            rate = _burst(server, v1, job_id, burst, poll_s) if burst else 0.0
+            lags = [_stop_lag(client, v1, job_id, data) for _ in range(max(1, runs // 4))]
+    return Service(
         Timings(f"{name}: submit -> running", running),
         Timings(f"{name}: submit -> completed", completed),
+        rate,
+        Timings(f"{name}: tree exit -> KILLED seen", lags),
     )
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def report(name: str, bare: Timings, service: Service, burst: int) -> list[str]:
+    """The figures beside their targets, as ratios to the bare spawn of this run."""
+    bare_p50 = bare.summary()["p50_ms"]
+    done_p50 = service.completed.summary()["p50_ms"]
+    ratio = done_p50 / bare_p50
+    lines = [
+        service.running.row(),
+        service.completed.row(),
+        f"{name}: submit -> completed p50 = {ratio:.2f}x the bare spawn "
+        f"(target <= {COMPLETED_RATIO_TARGET:g}x): {_met(ratio <= COMPLETED_RATIO_TARGET)}",
+    ]
+    if burst:
+        ok = service.burst_per_s >= BURST_TARGET_PER_S
+        lines.append(
+            f"{name}: burst of {burst} completes at {service.burst_per_s:.1f} versions/s "
+            f"(target >= {BURST_TARGET_PER_S:g}): {_met(ok)}"
+        )
+    lines.append(service.stop_lag.row())
+    worst = max(service.stop_lag.seconds) * 1000
+    lines.append(
+        f"{name}: stop -> KILLED at most {worst:.1f} ms after the tree's exit "
+        f"(target <= {STOP_LAG_TARGET_MS:g} ms): {_met(worst <= STOP_LAG_TARGET_MS)}"
+    )
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="versions per executor")
-    parser.add_argument("--poll-ms", type=float, default=10.0)
+    parser.add_argument("--burst", type=int, default=50, help="versions submitted at once")
+    parser.add_argument("--poll-ms", type=float, default=2.0)
     parser.add_argument(
         "--ray-address",
         default=os.environ.get("TRAINJOBS_TEST_RAY_ADDRESS", ""),
@@ -213,11 +301,10 @@ def main() -> None:
     args = parser.parse_args()
     poll_s = args.poll_ms / 1000
 
-    rows = [bare_launch(args.runs)]
-    print(rows[-1].row(), flush=True)
-    for timing in measure_service("local", {"TRAINJOBS_EXECUTOR": "local"}, args.runs, poll_s):
-        rows.append(timing)
-        print(timing.row(), flush=True)
+    bare = bare_launch(args.runs)
+    print(bare.row(), flush=True)
+    out: dict[str, object] = {bare.name: bare.summary()}
+    executors = [("local", {"TRAINJOBS_EXECUTOR": "local"}, "")]
     if args.ray_address:
         ray_env = {
             "TRAINJOBS_EXECUTOR": "ray",
@@ -225,11 +312,20 @@ def main() -> None:
             "TRAINJOBS_SHARED_STORAGE": "1",
             "RAY_USAGE_STATS_ENABLED": "0",
         }
-        for timing in measure_service("ray", ray_env, args.runs, poll_s, RAY_CATALOG):
-            rows.append(timing)
-            print(timing.row(), flush=True)
+        executors.append(("ray", ray_env, RAY_CATALOG))
+    for name, env, catalog in executors:
+        burst = args.burst if name == "local" else 0
+        service = measure_service(name, env, args.runs, poll_s, burst, catalog)
+        for line in report(name, bare, service, burst):
+            print(line, flush=True)
+        out[name] = {
+            "running": service.running.summary(),
+            "completed": service.completed.summary(),
+            "burst_per_s": service.burst_per_s,
+            "stop_lag": service.stop_lag.summary(),
+        }
     if args.json:
-        args.json.write_text(json.dumps({t.name: t.summary() for t in rows}, indent=2))
+        args.json.write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

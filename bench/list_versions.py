@@ -29,30 +29,34 @@ load instead, with each request timed from when it was due.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
 import os
 import random
-import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import sqlalchemy as sa
+from _common import (
+    CLIENTS,
+    Result,
+    Scenario,
+    Server,
+    Target,
+    free_port,
+    measure,
+    page_target,
+)
 from sqlalchemy import event
 
 from trainjobs.domain import identity
@@ -62,8 +66,8 @@ from trainjobs.domain.configs import default_train_url
 from trainjobs.domain.jobs import snapshot
 from trainjobs.domain.metrics import EMPTY_MODEL_METRICS
 from trainjobs.domain.runner import version_name
-from trainjobs.domain.statuses import Status
 from trainjobs.settings import DEFAULT_JOB_QUOTA, Settings
+from trainjobs.statuses import Status
 from trainjobs.store import identity as identity_q
 from trainjobs.store import jobs as q
 from trainjobs.store.database import Database
@@ -72,8 +76,6 @@ from trainjobs.store.tables import jobs, versions
 TARGET_JOB = "bench-target"
 OTHER_JOB_PREFIX = "bench-other-"
 BATCH_ROWS = 20_000
-HEALTH_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 30.0
 MS_PER_MINUTE = 60_000
 
 # Targets from the issue.
@@ -482,124 +484,6 @@ def _short_sql(statement: str) -> str:
     return f"SELECT <{len(columns)} columns> FROM {rest}"
 
 
-# -- the server -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def trainjobs_command() -> str:
-    beside = Path(sys.executable).parent / "trainjobs"
-    found = str(beside) if beside.exists() else shutil.which("trainjobs")
-    if not found:
-        raise SystemExit("no `trainjobs` command: install the project (make install) first")
-    return found
-
-
-@dataclass
-class Server:
-    data_dir: Path
-    log_path: Path
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-    project_id: str = ""
-    token: str = ""
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Server:
-        self.port = free_port()
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [trainjobs_command(), "serve", "--data-dir", str(self.data_dir)]
-                + ["--port", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(
-                    f"the server exited ({self.proc.returncode}):\n{_tail(self.log_path)}"
-                )
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            self.stop()
-            raise SystemExit(f"the server did not become healthy:\n{_tail(self.log_path)}")
-        creds = json.loads((self.data_dir / identity.CREDENTIALS_FILE).read_text())
-        self.project_id, self.token = creds["project_id"], creds["token"]
-        return self
-
-    def cpu_s(self) -> float:
-        assert self.proc is not None
-        t = psutil.Process(self.proc.pid).cpu_times()
-        return float(t.user + t.system)
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-# -- measuring --------------------------------------------------------------------
-
-
-@dataclass
-class Scenario:
-    name: str
-    per_page: int
-    page: int
-    rate: float = 0.0  # requests a second in all; 0: as fast as answered
-
-
-@dataclass
-class Result:
-    scenario: str
-    requests: int
-    errors: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    rps: float
-    client_cpu_ms: float  # per request
-    server_cpu_ms: float  # per request
-    other_cpu_pct: float  # of one core: what other processes on the machine used meanwhile
-    response_bytes: int
-    latencies_ms: list[float] = field(default_factory=list, repr=False)
-
-
-def percentile(sorted_values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 def check_page(server: Server, path: str, sc: Scenario, target_versions: int) -> int:
     """One untimed request, checked: right size, newest first, right numbers."""
     with httpx.Client(base_url=server.base, headers={"X-Auth-Token": server.token}) as c:
@@ -616,153 +500,6 @@ def check_page(server: Server, path: str, sc: Scenario, target_versions: int) ->
     if len(names) != min(sc.per_page, max(0, first_number)):
         raise SystemExit(f"{sc.name}: {len(names)} versions on the page")
     return len(response.content)
-
-
-class _HttpxClient:
-    """A keep-alive ``httpx.Client`` (about 1 CPU ms a request here)."""
-
-    def __init__(self, server: Server, path: str, params: dict[str, str]) -> None:
-        self.path, self.params = path, params
-        headers = {"X-Auth-Token": server.token}
-        self.client = httpx.Client(base_url=server.base, headers=headers, timeout=60)
-
-    def get(self) -> int:
-        return self.client.get(self.path, params=self.params).status_code
-
-    def close(self) -> None:
-        self.client.close()
-
-
-class _StdlibClient:
-    """A keep-alive ``http.client`` connection: several times cheaper than httpx."""
-
-    def __init__(self, server: Server, path: str, params: dict[str, str]) -> None:
-        self.target = f"{path}?{urllib.parse.urlencode(params)}"
-        self.headers = {"X-Auth-Token": server.token}
-        self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-
-    def get(self) -> int:
-        self.conn.request("GET", self.target, headers=self.headers)
-        response = self.conn.getresponse()
-        response.read()
-        return response.status
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-CLIENTS: dict[str, type[_HttpxClient] | type[_StdlibClient]] = {
-    "httpx": _HttpxClient,
-    "stdlib": _StdlibClient,
-}
-CLIENT_ERRORS = (httpx.HTTPError, http.client.HTTPException, OSError)
-
-
-def measure(
-    server: Server,
-    path: str,
-    sc: Scenario,
-    clients: int,
-    seconds: float,
-    warmup_s: float,
-    client_kind: str = "httpx",
-) -> Result:
-    """Drive ``path`` from ``clients`` threads for ``seconds``.
-
-    ``sc.rate`` 0: closed loop, each client sends its next request as soon as the
-    last one is answered (throughput at saturation; by Little's law the latency
-    is then about clients / throughput). ``sc.rate`` > 0: open loop at that many
-    requests a second in all, each timed from when it was due to be sent, so a
-    server that falls behind shows it in the latency.
-    """
-    interval = clients / sc.rate if sc.rate > 0 else 0.0
-    params = {"per_page": str(sc.per_page), "page": str(sc.page)}
-    make = CLIENTS[client_kind]
-    ready = threading.Barrier(clients + 1)
-    go = threading.Event()
-    stop_at = [0.0]
-    per_thread: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
-    ended = [0.0] * clients
-
-    def worker(n: int) -> None:
-        lat = per_thread[n]
-        client = make(server, path, params)
-
-        def get() -> int:
-            nonlocal client
-            try:
-                return client.get()
-            except CLIENT_ERRORS:  # counted, and a fresh connection for the next one
-                client.close()
-                client = make(server, path, params)
-                return 0
-
-        try:
-            warm_until = time.perf_counter() + warmup_s
-            while time.perf_counter() < warm_until:
-                get()
-            ready.wait()
-            go.wait()
-            due = stop_at[0] - seconds + interval * n / clients  # staggered starts
-            while True:
-                t0 = time.perf_counter()
-                if interval:
-                    if due > t0:
-                        time.sleep(due - t0)
-                    t0, due = due, due + interval
-                if t0 >= stop_at[0]:
-                    break
-                status = get()
-                lat.append((time.perf_counter() - t0) * 1000)
-                if status != 200:
-                    errors[n] += 1
-            ended[n] = time.perf_counter()
-        finally:
-            client.close()
-
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
-    for t in threads:
-        t.start()
-    ready.wait()
-    usage0 = resource.getrusage(resource.RUSAGE_SELF)
-    server0 = server.cpu_s()
-    machine0 = _busy_s()
-    started = time.perf_counter()
-    stop_at[0] = started + seconds
-    go.set()
-    for t in threads:
-        t.join()
-    elapsed = max(ended) - started
-    usage1 = resource.getrusage(resource.RUSAGE_SELF)
-    server1 = server.cpu_s()
-    machine1 = _busy_s()
-    latencies = sorted(x for lat in per_thread for x in lat)
-    n = len(latencies)
-    client_cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
-    return Result(
-        scenario=sc.name,
-        requests=n,
-        errors=sum(errors),
-        seconds=elapsed,
-        p50_ms=percentile(latencies, 50),
-        p99_ms=percentile(latencies, 99),
-        max_ms=latencies[-1] if latencies else math.nan,
-        rps=n / elapsed if elapsed > 0 else math.nan,
-        client_cpu_ms=client_cpu * 1000 / max(1, n),
-        server_cpu_ms=(server1 - server0) * 1000 / max(1, n),
-        other_cpu_pct=max(0.0, (machine1 - machine0) - client_cpu - (server1 - server0))
-        * 100
-        / max(elapsed, 1e-9),
-        response_bytes=0,
-        latencies_ms=latencies,
-    )
-
-
-def _busy_s() -> float:
-    """CPU seconds the whole machine has spent busy, all cores together."""
-    t = psutil.cpu_times()
-    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
 
 
 # -- the targets -----------------------------------------------------------------
@@ -889,7 +626,10 @@ def run_size(
         path = f"/v1/{server.project_id}/training-jobs/{report.target_job_id}/versions"
         for key, sc in scenarios.items():
             size = check_page(server, path, sc, report.target_versions)
-            result = measure(server, path, sc, args.clients, args.seconds, args.warmup, args.client)
+            target = page_target(server, path, sc)
+            result = measure(
+                target, sc, args.clients, args.seconds, args.warmup, args.client, server.pid
+            )
             result.response_bytes = size
             results[key] = result
             print(f"  {sc.name}: {result.requests} requests in {result.seconds:.1f} s", flush=True)
@@ -936,9 +676,8 @@ def client_overhead(clients: int, seconds: float, client_kind: str) -> float:
                 break
             except httpx.HTTPError:
                 time.sleep(0.05)
-        stub = Server(Path("."), Path(os.devnull), port=port, token="x")
-        stub.proc = proc
-        r = measure(stub, "/", Scenario("stub", 10, 1), clients, seconds, 0.2, client_kind)
+        stub = Target(port, "/")
+        r = measure(stub, Scenario("stub", 10, 1), clients, seconds, 0.2, client_kind, proc.pid)
         return r.client_cpu_ms
     finally:
         os.kill(proc.pid, signal.SIGTERM)

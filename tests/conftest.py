@@ -30,6 +30,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# With TRAINJOBS_REQUIRE_ALL=1 (as CI sets) a run whose tests were all skipped
+# fails: a suite that needs PostgreSQL or a Ray cluster and found neither must
+# not pass as if it had run.
+REQUIRE_ALL = os.environ.get("TRAINJOBS_REQUIRE_ALL", "") not in ("", "0")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if not REQUIRE_ALL or reporter is None or exitstatus != 0:
+        return
+    ran = sum(len(reporter.stats.get(k, [])) for k in ("passed", "failed", "error", "xfailed"))
+    skipped = len(reporter.stats.get("skipped", []))
+    if skipped and not ran:
+        reporter.write_line(
+            f"error: TRAINJOBS_REQUIRE_ALL is set and all {skipped} test(s) were skipped "
+            "(is the database or cluster they need there?)",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 # Set to a PostgreSQL server URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
 # to run every server of the suite on its own fresh database there instead of SQLite.
 TEST_POSTGRES = os.environ.get("TRAINJOBS_TEST_POSTGRES_URL", "")

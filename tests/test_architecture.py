@@ -119,3 +119,10 @@ def test_snapshot_migration_backfills_existing_versions(tmp_path: Path) -> None:
     with db.read() as conn:
         stored = conn.execute(sa.text("SELECT snapshot FROM versions WHERE id = 1")).scalar_one()
     assert stored == snapshot(values, "jobabc")
+
+
+def test_store_knows_nothing_of_the_domain() -> None:
+    """The store sits below the domain: the status machine it checks lives below both."""
+    for path, names in _imports(SRC / "store").items():
+        assert not any(n.startswith("trainjobs.domain") for n in names), path
+        assert not names & {"fastapi", "starlette"}, path

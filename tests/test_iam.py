@@ -7,7 +7,7 @@ import json
 import subprocess
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,10 @@ def keystone_error(response: httpx.Response, status: int) -> str:
 def parse_iso(text: str) -> datetime:
     assert text.endswith("Z"), text
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def server_log(server: Server) -> str:
@@ -368,20 +372,27 @@ def test_deleting_a_user_ends_its_tokens(server: Server) -> None:
 
 
 def test_tokens_expire_after_the_configured_lifetime(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "data", env={"TRAINJOBS_TOKEN_LIFETIME_S": "2"}).start()
+    srv = Server(tmp_path / "data", env={"TRAINJOBS_TOKEN_LIFETIME_S": "5"}).start()
     try:
         user = make_user(srv, with_aksk=True)
         r = issue(srv, password_auth(user))
         assert r.status_code == 201, r.text
         body = r.json()["token"]
         lifetime = parse_iso(body["expires_at"]) - parse_iso(body["issued_at"])
-        assert lifetime.total_seconds() == 2
+        assert lifetime.total_seconds() == 5
         token = r.headers["X-Subject-Token"]
         r = issue(srv, aksk_auth(user["access_key"], user["secret_key"]))
         aksk_token = r.headers["X-Subject-Token"]
+        expires = max(parse_iso(body["expires_at"]), parse_iso(r.json()["token"]["expires_at"]))
         for t in (token, aksk_token):
-            assert list_jobs(srv, srv.project_id, t).status_code == 200
-        time.sleep(2.5)
+            response = list_jobs(srv, srv.project_id, t)
+            assert response.status_code == 200 or _now() >= parse_iso(body["expires_at"]), (
+                "a token was refused before it expired: " + response.text
+            )
+        # Wait for the expiry itself (the server's clock is this machine's).
+        while _now() <= expires:
+            time.sleep(max(0.05, (expires - _now()).total_seconds()))
+        time.sleep(0.05)
         for t in (token, aksk_token):
             assert_envelope(list_jobs(srv, srv.project_id, t), 401, "ModelArts.0202")
         r = httpx.get(f"{srv.base}/v3/projects", headers={"X-Auth-Token": token}, timeout=30)

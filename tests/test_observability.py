@@ -9,12 +9,16 @@ from typing import Any
 from conftest import Server, assert_envelope
 
 TEN_THOUSAND_LINES = """
-import sys, time
+import os, sys, time
+release = os.path.join(os.environ["TRAINJOBS_TRAIN_URL"], "release")
 for i in range(1, 10001):
     print(f"line {i}")
     if i == 5000:
         sys.stdout.flush()
-        time.sleep(3)  # readers page while the run is still writing
+        # Readers page while the run is still writing: it goes on when they are done.
+        deadline = time.monotonic() + 300
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.02)
 """
 
 
@@ -56,6 +60,7 @@ def test_log_of_ten_thousand_lines_pages_forwards_and_backwards(server: Server) 
     nothing_new = _page(server, job_id, version_id, log_file=log_file, base_line=end, order="desc")
     assert nothing_new["content"] == "" and nothing_new["lines"] == 0
     assert nothing_new["end_line"] == str(end)
+    (server.data_dir / "runs" / str(version_id) / "output" / "release").write_text("")
 
     server.wait_status(job_id, version_id)
     # after: walk the whole file forwards, 500 lines a page, with the cursor

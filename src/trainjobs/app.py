@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from trainjobs import __version__, console
 from trainjobs.api import errors, tensorboard_proxy
+from trainjobs.api.access_log import AccessLog
 from trainjobs.api.auth import KeepRawHeaders
 from trainjobs.api.middleware import BodyLimit, JsonBodies, RefuseNul, StripTrailingSlash
 from trainjobs.api.ratelimit import RateLimiter
@@ -190,5 +191,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RefuseNul)
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(KeepRawHeaders)  # outermost: sees the headers as signed
+    app.add_middleware(KeepRawHeaders)  # sees the headers as signed
+    app.add_middleware(AccessLog)  # outermost: every request, refused ones too
     return app

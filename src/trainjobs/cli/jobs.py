@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from trainjobs.cli import configs, runs
 from trainjobs.cli.output import (
@@ -27,6 +26,7 @@ from trainjobs.cli.output import (
     print_json,
     print_result,
 )
+from trainjobs.cli.tables import Column, fitted
 from trainjobs.sdk.statuses import COMPLETED
 
 app = typer.Typer(
@@ -176,19 +176,30 @@ def list_jobs(
     if json:
         print_json(listed)
         return
-    table = Table("job_id", "name", "version", "status", "duration", "versions", "created", "desc")
-    for job in listed.get("jobs", []):
-        table.add_row(
+    columns = [
+        Column("job_id"),
+        Column("name"),
+        Column("version", drop=3),
+        Column("status"),
+        Column("duration", drop=2),
+        Column("versions", drop=4),
+        Column("created", drop=5),
+        Column("desc", drop=6, wrap=True),
+    ]
+    rows = [
+        [
             str(job["job_id"]),
-            job["job_name"],
+            escape(str(job["job_name"])),
             str(job["version_id"] or ""),
             fmt_status(job["status"]) if job.get("version_count") else "",
             fmt_duration(job.get("duration")),
             str(job.get("version_count", "")),
             fmt_time(job.get("create_time")),
             escape(str(job.get("job_desc", ""))),
-        )
-    console.print(table)
+        ]
+        for job in listed.get("jobs", [])
+    ]
+    console.print(fitted(console, columns, rows))
     shown = len(listed.get("jobs", []))
     console.print(
         f"{shown} of {listed.get('job_total_count', shown)} job(s); "
@@ -215,17 +226,26 @@ def show(
     console.print(f"[bold]{listed['job_name']}[/bold] (job {listed['job_id']})")
     if listed.get("job_desc"):
         console.print(escape(str(listed["job_desc"])))
-    table = Table("version_id", "name", "status", "duration", "parameters", "created")
-    for v in listed.get("versions", []):
-        table.add_row(
+    columns = [
+        Column("version_id"),
+        Column("name"),
+        Column("status"),
+        Column("duration", drop=2),
+        Column("parameters", drop=1, wrap=True),
+        Column("created", drop=3),
+    ]
+    rows = [
+        [
             str(v["version_id"]),
             v["version_name"],
             fmt_status(v["status"]),
             fmt_duration(v.get("duration")),
             escape(fmt_parameters(v.get("parameter", []))),
             fmt_time(v.get("create_time")),
-        )
-    console.print(table)
+        ]
+        for v in listed.get("versions", [])
+    ]
+    console.print(fitted(console, columns, rows))
     console.print(f"{listed.get('version_count', 0)} version(s)")
 
 

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import logging
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from trainjobs.cli import catalog, configs, jobs, logs, obs, versions, visualization
+from trainjobs.cli import (
+    catalog,
+    configs,
+    history,  # noqa: F401 - adds rerun and diff to `versions`
+    jobs,
+    logs,
+    obs,
+    versions,
+    visualization,
+)
 from trainjobs.cli import identity as identity_cli
 from trainjobs.cli.output import EXIT_CODES_HELP
 from trainjobs.objectstore import ObjectStore, location
 from trainjobs.objectstore.store import StoreUnavailable
 from trainjobs.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
 
 app = typer.Typer(
     name="trainjobs",
@@ -84,6 +105,15 @@ def serve(
             help="The S3-compatible service's URL (OBS, MinIO, Ceph), e.g. http://HOST:9000.",
         ),
     ] = None,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            envvar="TRAINJOBS_LOG_LEVEL",
+            case_sensitive=False,
+            help="Least severe log lines written to stderr: info shows one line per "
+            "request (Combined Log Format) and per version status change.",
+        ),
+    ] = LogLevel.INFO,
 ) -> None:
     """Start the service on the embedded defaults (SQLite, local object store, local runs)."""
     import uvicorn
@@ -113,7 +143,16 @@ def serve(
     if settings.object_store_url:
         typer.echo(f"object store: {settings.object_store_url}  {settings.obs_endpoint}".rstrip())
     typer.echo(f"credentials: {(settings.data_dir / 'credentials.json').resolve()}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    logging.basicConfig(level=log_level.value.upper(), format=LOG_FORMAT, force=True)
+    # The service's own access log replaces uvicorn's (trainjobs.access).
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def _executor_problem(settings: Settings) -> str:

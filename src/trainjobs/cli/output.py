@@ -27,10 +27,12 @@ EXIT_FAILED = 1  # the service refused the call, or something named does not exi
 EXIT_USAGE = 2  # bad arguments (typer's own code for usage errors)
 EXIT_UNREACHABLE = 3  # no service at the endpoint, or no credentials to call it with
 EXIT_RUN_FAILED = 4  # --wait / --follow: the run ended in a status other than the one wanted
+EXIT_INTERRUPTED = 130  # Ctrl-C while waiting, as shells report SIGINT
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 the service refused the call; 2 bad usage; "
-    "3 service unreachable or no credentials; 4 the run did not complete (with --wait/--follow)."
+    "3 service unreachable or no credentials; 4 the run did not complete (with --wait/--follow); "
+    "130 interrupted while waiting (the run goes on)."
 )
 
 CONNECTION = "Connection (found automatically when not given)"

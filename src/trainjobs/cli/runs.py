@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from trainjobs.cli.output import (
+    EXIT_INTERRUPTED,
     EXIT_RUN_FAILED,
     err,
     fail,
@@ -222,8 +223,17 @@ def wait_for_run(
     and return the exit code: 0 when it ended in one of ``wanted``."""
     started = time.monotonic()
     line = StatusLine(err)
-    with handled(), line:
-        final = wait_for_version(client, job_id, version_id, poll_s=poll_s, on_update=line)
+    try:
+        with handled(), line:
+            final = wait_for_version(client, job_id, version_id, poll_s=poll_s, on_update=line)
+    except KeyboardInterrupt:
+        # Only the waiting ends: the run belongs to the service and goes on.
+        err.print(
+            f"stopped waiting; version {version_id} of job {job_id} goes on running.\n"
+            f"Follow it with `trainjobs logs {job_id} {version_id} --follow`, "
+            f"stop it with `trainjobs versions stop {job_id} {version_id}`."
+        )
+        return EXIT_INTERRUPTED
     line.finish(final, time.monotonic() - started)
     status = int(final["status"])
     if status in wanted:

@@ -28,6 +28,7 @@ from trainjobs.cli.output import (
     print_json,
     print_result,
 )
+from trainjobs.cli.tables import Column, fitted
 from trainjobs.sdk.client import ApiClient
 from trainjobs.sdk.statuses import COMPLETED, NAMES
 
@@ -184,11 +185,18 @@ def list_versions(
     if json:
         print_json(listed)
         return
-    table = Table(
-        "version_id", "name", "parent", "status", "duration", "parameters", "accuracy", "created"
-    )
-    for v in listed.get("versions", []):
-        table.add_row(
+    columns = [
+        Column("version_id"),
+        Column("name"),
+        Column("parent", drop=3),
+        Column("status"),
+        Column("duration", drop=4),
+        Column("parameters", drop=1, wrap=True),
+        Column("accuracy", drop=2),
+        Column("created", drop=5),
+    ]
+    rows = [
+        [
             str(v["version_id"]),
             v["version_name"],
             str(v.get("pre_version_id") or ""),
@@ -197,8 +205,10 @@ def list_versions(
             escape(fmt_parameters(v.get("parameter", []))),
             accuracy(v.get("model_metric_list", "")),
             fmt_time(v.get("create_time")),
-        )
-    console.print(table)
+        ]
+        for v in listed.get("versions", [])
+    ]
+    console.print(fitted(console, columns, rows))
     console.print(
         f"{len(listed.get('versions', []))} of {listed.get('version_count', 0)} version(s) "
         f"of job {escape(str(listed.get('job_name', '')))} ({job_id})"
@@ -210,6 +220,7 @@ SHOWN = (
     "create_time", "start_time", "duration", "engine_name", "engine_version", "spec_code",
     "core", "cpu", "gpu_num", "worker_server_num", "pool_id", "app_url", "boot_file_url",
     "parameter", "data_url", "train_url", "log_url", "user_image_url", "user_command",
+    "failure_reason", "code_digest",
 )  # fmt: skip
 
 

@@ -19,8 +19,9 @@ from trainjobs.domain.datasets import DatasetService, DatasetVersion
 from trainjobs.domain.metrics import EMPTY_MODEL_METRICS, EMPTY_SYSTEM_METRICS
 from trainjobs.domain.runner import Runner, version_name
 from trainjobs.domain.scheduler import demand_of
-from trainjobs.domain.statuses import ACTIVE, Status
+from trainjobs.domain.version_diff import VersionDiff, VersionRecord, diff_versions
 from trainjobs.objectstore import ObjectStore, parse_obs_path
+from trainjobs.statuses import ACTIVE, Status
 from trainjobs.store import jobs as q
 from trainjobs.store.database import Database
 from trainjobs.store.identity import get_project
@@ -205,7 +206,11 @@ class JobService:
     # -- versions -------------------------------------------------------------
 
     def _resolve(
-        self, project_id: str, parent: configs.VersionConfig | None, sent: Mapping[str, Any]
+        self,
+        project_id: str,
+        parent: configs.VersionConfig | None,
+        sent: Mapping[str, Any],
+        check_code: bool = True,
     ) -> configs.Resolved:
         def find(dataset_id: str, version_id: str) -> DatasetVersion | None:
             return self.datasets.find(project_id, dataset_id, version_id)
@@ -220,7 +225,8 @@ class JobService:
                 f"{demand.memory_gib:g} GiB and {demand.gpus} GPU(s); the pool has "
                 f"{capacity.cores} core(s), {capacity.memory_gib:g} GiB and {capacity.gpus} GPU(s)"
             )
-        self._check_code_exists(self.store.for_project(project_id), resolved.config)
+        if check_code:  # a re-run's code is its snapshot, whatever the folder holds now
+            self._check_code_exists(self.store.for_project(project_id), resolved.config)
         return resolved
 
     @staticmethod
@@ -247,6 +253,7 @@ class JobService:
         pre_version_id: int,
         now: int,
         resource_id: str,
+        code_digest: str = "",
     ) -> tuple[int, int]:
         number = q.claim_version_number(conn, job_id)
         cfg = resolved.config
@@ -290,6 +297,7 @@ class JobService:
                 )
         values["snapshot"] = snapshot(values, resource_id)
         values["owner"] = self.runner.server_id
+        values["code_digest"] = code_digest
         return q.insert_version(conn, **values), number
 
     def create_version(
@@ -300,7 +308,24 @@ class JobService:
         job_desc: str | None,
         config: Mapping[str, Any],
         pre_version_id: int | None,
+        rerun_of: int | None = None,
     ) -> Created:
+        """A new version; with ``rerun_of``, one that runs that version's code
+        snapshot with its configuration (``config`` may still change its
+        parameters or resources, not its code)."""
+        if rerun_of:
+            pinned = sorted(k for k in ("app_url", "boot_file_url") if k in config)
+            if pinned:
+                raise errors.InvalidParameter(
+                    f"a re-run runs the code of version {rerun_of}: leave out {', '.join(pinned)}"
+                    " (create an ordinary version to run other code)"
+                )
+            if pre_version_id and pre_version_id != rerun_of:
+                raise errors.InvalidParameter(
+                    f"a re-run derives from the version it re-runs: pre_version_id "
+                    f"{pre_version_id} differs from rerun_of {rerun_of}"
+                )
+            pre_version_id = rerun_of
         with self.db.read() as conn:
             job = self._job(conn, project_id, job_id)
             if pre_version_id:
@@ -311,13 +336,21 @@ class JobService:
                     )
             else:
                 parent_row = q.latest_version(conn, job_id)
+        code_digest = ""
+        if rerun_of and parent_row is not None:
+            code_digest = parent_row.code_digest
+            if not code_digest:
+                raise errors.StatusConflict(
+                    f"version {rerun_of} has not staged its code yet, so there is no snapshot "
+                    "to re-run; wait until it runs"
+                )
         parent = None
         if parent_row is not None:
             parent = config_of(parent_row)
             own_default = configs.default_train_url(job.job_name, version_name(parent_row.number))
             if parent.train_url == own_default:
                 parent = configs.replace_default_train_url(parent)
-        resolved = self._resolve(project_id, parent, config)
+        resolved = self._resolve(project_id, parent, config, check_code=not code_digest)
         now = now_ms()
         with self.db.write() as conn:
             job = self._job(conn, project_id, job_id)  # it may have been deleted meanwhile
@@ -331,6 +364,7 @@ class JobService:
                 pre_version_id=parent_row.id if parent_row is not None else 0,
                 now=now,
                 resource_id=job.resource_id,
+                code_digest=code_digest,
             )
         self.runner.launch(version_id)
         return Created(
@@ -361,6 +395,17 @@ class JobService:
         if row is None:
             raise errors.NotFound(f"version {version_id} of training job {job_id} does not exist")
         return VersionPage(job=job, versions=[row])
+
+    def diff_versions(self, project_id: str, job_id: int, a_id: int, b_id: int) -> VersionDiff:
+        """How version ``b_id`` of a job differs from ``a_id``."""
+        with self.db.read() as conn:
+            self._job(conn, project_id, job_id)
+            rows = {vid: q.get_version(conn, job_id, vid) for vid in (a_id, b_id)}
+        for vid, row in rows.items():
+            if row is None:
+                raise errors.NotFound(f"version {vid} of training job {job_id} does not exist")
+        a, b = (VersionRecord.from_row(rows[v]) for v in (a_id, b_id))
+        return diff_versions(self.store.for_project(project_id), a, b)
 
     def delete_version(self, project_id: str, job_id: int, version_id: int) -> None:
         with self.db.write() as conn:

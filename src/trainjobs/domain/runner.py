@@ -23,13 +23,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from trainjobs.domain import algorithms
+from trainjobs.domain import algorithms, snapshots
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.metrics import normalize_model_metrics
 from trainjobs.domain.scheduler import Cancelled, Grant, Resources, Scheduler, demand_of
-from trainjobs.domain.statuses import ACTIVE, Status
 from trainjobs.executors import processes
 from trainjobs.executors.base import (
     Executor,
@@ -46,6 +45,7 @@ from trainjobs.objectstore import ObjectStore, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
 from trainjobs.objectstore.store import ObjectNotFound
 from trainjobs.report import MODEL_METRICS_FILE
+from trainjobs.statuses import ACTIVE, Status
 from trainjobs.store import jobs as q
 from trainjobs.store import servers as qs
 from trainjobs.store.database import Database
@@ -409,7 +409,7 @@ class Runner:
         if run.cancelled:
             return
         try:
-            self._stage(job.project_id, row, paths, log_paths[0])
+            inputs = self._stage(job.project_id, row, paths, log_paths[0])
             spec = self._run_spec(row, paths, log_paths, grant)
         except StagingError as exc:
             self._note(log_paths[0], f"staging failed: {exc}")
@@ -431,7 +431,7 @@ class Runner:
         start = now_ms()
         try:
             with self.db.write() as conn:
-                q.transition(conn, row.id, Status.RUNNING, start_time=start)
+                q.transition(conn, row.id, Status.RUNNING, start_time=start, **inputs)
         except q.IllegalTransition:  # cancelled or deleted while it started
             handle.stop(grace_s=0)
             handle.wait()
@@ -626,19 +626,34 @@ class Runner:
             urls.append(found.data_url)
         return urls
 
-    def _stage(self, project_id: str, row: sa.Row, paths: RunPaths, log0: Path) -> None:
+    def _stage(self, project_id: str, row: sa.Row, paths: RunPaths, log0: Path) -> dict[str, str]:
+        """Stage the code and data; what the RUNNING transition records of them."""
         store = self.store.for_project(project_id)
         for folder in (paths.code, paths.data, paths.output):
             folder.mkdir(parents=True, exist_ok=True)
-        if row.app_url:
+        if row.code_digest:  # a re-run, or a restart: exactly the code recorded
+            try:
+                count = snapshots.restore(store, row.code_digest, paths.code)
+            except snapshots.SnapshotError as exc:
+                raise StagingError(str(exc)) from exc
+            self._note(log0, f"staged {count} code file(s) from the snapshot {row.code_digest}")
+        elif row.app_url:
             count = self._download(store, row.app_url, paths.code, "code folder")
             self._note(log0, f"staged {count} code file(s) from {row.app_url}")
         elif row.model_id:
             algorithms.stage(row.model_id, paths.code)
             self._note(log0, f"staged built-in algorithm {row.model_id}'s code")
-        for url in self._data_urls(project_id, row):
+        urls = self._data_urls(project_id, row)
+        for url in urls:
             count = self._download(store, url, paths.data, "data folder")
             self._note(log0, f"staged {count} data file(s) from {url}")
+        captured = snapshots.capture(store, paths.code, urls, paths.data)
+        self._note(log0, captured.keep_error or f"code digest {captured.code_digest}")
+        # Recorded with the RUNNING transition: one write less on the way to the run.
+        return {
+            "code_digest": captured.code_digest,
+            "data_manifest": json.dumps(captured.data_manifest, separators=(",", ":")),
+        }
 
     def _run_spec(
         self, row: sa.Row, paths: RunPaths, log_paths: list[Path], grant: Grant

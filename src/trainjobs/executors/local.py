@@ -2,7 +2,8 @@
 
 Every worker runs under a small parent (``executors/worker.py``) that records
 its pid and exit code in the run's state folder, so a restarted server can
-adopt workers it did not start.
+adopt workers it did not start. An ended worker is noticed the moment its
+parent exits, through a pidfd (``executors/exits.py``), started or adopted.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainjobs.executors import processes
+from trainjobs.executors import exits, processes
 from trainjobs.executors import worker as worker_parent
 from trainjobs.executors.base import ProcessRef, RunOutcome, RunSpec, WorkerExit
 
-WAIT_POLL_S = 0.2  # how soon an ended worker is noticed; each poll costs a few syscalls
 PEER_GRACE_S = 2.0  # after one worker fails, how long the others get to end
 # The worker's exit code when its parent vanished without recording one.
 UNRECORDED_EXIT = -9
@@ -34,6 +34,24 @@ class _Worker:
     state_dir: Path
     popen: subprocess.Popen[bytes] | None  # None when adopted after a restart
     ref: ProcessRef | None
+    exit_fd: int | None = None  # readable once the worker's parent ended
+    watched: bool = False  # exit_fd was opened (or found impossible) already
+
+    def watch(self) -> int | None:
+        """The pidfd of the worker's parent, opened once. For an adopted worker
+        the process must still be the one recorded, not a reused pid."""
+        if not self.watched and self.ref is not None:
+            self.watched = True
+            fd = exits.open_exit_fd(self.ref.pid)
+            if fd is not None and self.popen is None and processes.find(self.ref) is None:
+                exits.close_exit_fd(fd)
+                fd = None
+            self.exit_fd = fd
+        return self.exit_fd
+
+    def unwatch(self) -> None:
+        exits.close_exit_fd(self.exit_fd)
+        self.exit_fd = None
 
     @property
     def exit_file(self) -> Path:
@@ -132,18 +150,22 @@ class LocalRun:
         while True:
             codes = [w.returncode() for w in self._workers]
             if all(c is not None for c in codes):
-                exits = [
+                for w in self._workers:
+                    w.unwatch()
+                ended = [
                     WorkerExit(w.rank, int(c or 0))
                     for w, c in zip(self._workers, codes, strict=True)
                 ]
-                return RunOutcome(exits=exits, stopped=self._stopped)
+                return RunOutcome(exits=ended, stopped=self._stopped)
             if any(c not in (None, 0) for c in codes):
                 # One failed worker fails the run: the others would wait on it forever.
                 self._end_all(PEER_GRACE_S)
                 continue
-            if deadline is not None and time.monotonic() >= deadline:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 return None
-            time.sleep(WAIT_POLL_S)
+            live = [w for w, c in zip(self._workers, codes, strict=True) if c is None]
+            exits.wait_any((w.watch() for w in live), left)
 
     def stop(self, grace_s: float) -> None:
         with self._lock:

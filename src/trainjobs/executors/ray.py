@@ -454,7 +454,8 @@ class RayRun:
             queries = dict(self._exit_queries)
         if not queries:
             return
-        ready, _ = ray.wait(list(queries.values()), num_returns=len(queries), timeout=timeout)
+        # The first exit is enough to act on (a failed worker ends its peers).
+        ready, _ = ray.wait(list(queries.values()), num_returns=1, timeout=timeout)
         with self._lock:
             for rank, query in queries.items():
                 # wait() and stop() both poll: whoever comes first takes the answer

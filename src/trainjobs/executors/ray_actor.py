@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trainjobs.executors import processes
+from trainjobs.executors import exits, processes
 from trainjobs.executors import worker as worker_parent
 from trainjobs.executors.base import ProcessRef
 from trainjobs.executors.sampler import Sampler, Series
@@ -123,9 +123,14 @@ class WorkerActor:
         popen = self._popen
         if popen is None:
             return None
+        # Popen.wait(timeout) sleeps in steps of up to 50 ms; a pidfd wakes at the exit.
+        fd = exits.open_exit_fd(popen.pid)
         try:
-            code = popen.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
+            exits.wait_any([fd], timeout_s)
+        finally:
+            exits.close_exit_fd(fd)
+        code = popen.poll()
+        if code is None:
             return None
         recorded = recorded_exit(self.state_dir, self.rank)
         if recorded is not None:

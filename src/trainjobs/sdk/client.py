@@ -173,6 +173,16 @@ class ApiClient:
     def stop_version(self, job_id: Id, version_id: Id) -> dict[str, Any]:
         return self.request("POST", self._version_path(job_id, version_id) + "/stop")
 
+    def rerun_version(self, job_id: Id, version_id: Id) -> dict[str, Any]:
+        """A new version that runs exactly the code snapshot of ``version_id`` with
+        its configuration (a trainjobs addition)."""
+        body = {"rerun_of": int(version_id), "config": {}}
+        return self.request("POST", f"{self.v1}/training-jobs/{_seg(job_id)}/versions", json=body)
+
+    def diff_versions(self, job_id: Id, a: Id, b: Id) -> dict[str, Any]:
+        """How version ``b`` differs from ``a``: configuration, parameters, metrics, code."""
+        return self.request("GET", self._version_path(job_id, a) + f"/diff/{_seg(b)}")
+
     # -- logs (L1, L2) --------------------------------------------------------
 
     def log_file_names(self, job_id: Id, version_id: Id) -> dict[str, Any]:

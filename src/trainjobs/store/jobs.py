@@ -6,13 +6,17 @@ counts come from counters kept on the job row, pages from index walks.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from trainjobs.domain.statuses import Status, sources_of
+from trainjobs.statuses import Status, sources_of
 from trainjobs.store.tables import jobs, versions
+
+# One line per status change of a version: the store is where every one is made.
+log = logging.getLogger("trainjobs.versions")
 
 VERSION_COLUMNS = list(versions.c)
 # What a listing needs: the immutable snapshot and the fields that change.
@@ -139,6 +143,9 @@ def insert_version(conn: sa.Connection, **values: Any) -> int:
     version_id = int(
         conn.execute(versions.insert().values(**values).returning(versions.c.id)).scalar_one()
     )
+    log.info(
+        "version %s of job %s: %s", version_id, values["job_id"], Status(values["status"]).name
+    )
     conn.execute(
         jobs.update()
         .where(jobs.c.id == values["job_id"])
@@ -246,9 +253,16 @@ def transition(conn: sa.Connection, version_id: int, new: Status, **fields: Any)
     ).first()
     if row is None:
         raise IllegalTransition(f"version {version_id} cannot move to {new.name}")
+    reason = fields.get("failure_reason")
+    log.info(
+        "version %s of job %s: %s%s",
+        version_id,
+        row.job_id,
+        new.name,
+        f" ({reason})" if reason else "",
+    )
     _sync_job(conn, row.job_id, version_id, row.status, row.start_time, row.duration)
     return row
-
 
 
 def _sync_job(
@@ -259,7 +273,6 @@ def _sync_job(
         .where(jobs.c.id == job_id, jobs.c.latest_version_id == version_id)
         .values(status=status, start_time=start_time, duration=duration)
     )
-
 
 
 def job_name_of(conn: sa.Connection, job_id: int) -> str | None:

@@ -183,6 +183,11 @@ versions = sa.Table(
     sa.Column("snapshot", sa.Text, nullable=False, server_default=""),
     # The server that runs the version; another takes it over when this one dies.
     sa.Column("owner", sa.String(32), nullable=False, server_default=""),
+    # What the version ran: the Merkle digest of its staged code (a re-run is
+    # created with its original's, and stages that snapshot), and the files
+    # of its data input as staged (JSON list of path, size, ETag or SHA-256).
+    sa.Column("code_digest", sa.String(64), nullable=False, server_default=""),
+    sa.Column("data_manifest", sa.Text, nullable=False, server_default="[]"),
     sa.UniqueConstraint("job_id", "number", name="uq_versions_job_number"),
     sqlite_autoincrement=True,
 )

@@ -157,7 +157,10 @@ class CreateJobIn(Lenient):
 
 class CreateVersionIn(Lenient):
     job_desc: Annotated[str, Field(max_length=256)] | None = None
-    config: NewVersionConfigIn
+    config: NewVersionConfigIn = Field(default_factory=NewVersionConfigIn)
+    # A trainjobs addition: run exactly the code snapshot of this version of the
+    # job, with its configuration (``config`` may change parameters, not code).
+    rerun_of: OptionalId | None = None
 
 
 class UpdateJobIn(Lenient):

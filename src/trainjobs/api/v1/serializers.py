@@ -7,6 +7,7 @@ from typing import Any
 
 from trainjobs.domain.catalog import Engine, Spec
 from trainjobs.domain.jobs import Created, effective_duration
+from trainjobs.domain.version_diff import Change, VersionDiff, VersionRecord
 
 
 def _dumps(value: Any) -> str:
@@ -43,6 +44,9 @@ def version_detail(job: Any, row: Any, now: int) -> dict[str, Any]:
     # Not in the ModelArts table: why a version failed, was stopped or was lost,
     # in words a user can act on ("" otherwise).
     item["failure_reason"] = row.failure_reason
+    # Also a trainjobs field: the Merkle digest of the code the version staged
+    # ("" until it staged it); equal digests ran the same code.
+    item["code_digest"] = row.code_digest
     return {
         "is_success": True,
         "job_id": job.id,
@@ -106,4 +110,32 @@ def engine(e: Engine) -> dict[str, Any]:
         "engine_id": e.engine_id,
         "engine_name": e.engine_name,
         "engine_version": e.engine_version,
+    }
+
+
+def _side(v: VersionRecord) -> dict[str, Any]:
+    return {
+        "version_id": v.version_id,
+        "version_name": v.version_name,
+        "status": v.status,
+        "code_digest": v.code_digest,
+    }
+
+
+def _changes(changes: list[Change]) -> list[dict[str, Any]]:
+    return [{"name": c.name, "a": c.a, "b": c.b} for c in changes]
+
+
+def version_diff(job_id: int, d: VersionDiff) -> dict[str, Any]:
+    """GET .../versions/{a}/diff/{b}: what changed from A to B (None: absent)."""
+    return {
+        "is_success": True,
+        "job_id": job_id,
+        "a": _side(d.a),
+        "b": _side(d.b),
+        "config": _changes(d.config),
+        "parameters": _changes(d.parameters),
+        "metrics": _changes(d.metrics),
+        "code": [{"path": f.path, "change": f.change, "diff": f.diff} for f in d.code],
+        "code_note": d.code_note,
     }

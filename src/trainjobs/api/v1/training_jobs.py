@@ -12,7 +12,7 @@ from trainjobs.api.v1 import schemas, serializers
 from trainjobs.domain import errors
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.jobs import JobService
-from trainjobs.domain.statuses import Status
+from trainjobs.statuses import Status
 
 router = APIRouter(prefix="/v1/{project_id}/training-jobs", tags=["training jobs"])
 
@@ -113,6 +113,7 @@ def create_version(
         job_desc=body.job_desc,
         config=body.config.sent(),
         pre_version_id=body.config.pre_version_id,
+        rerun_of=body.rerun_of,
     )
     return JSONResponse(serializers.created_version(created))
 
@@ -136,6 +137,19 @@ def get_version(
 ) -> JSONResponse:
     result = service(request).get_version(project_id, job_id, version_id)
     return JSONResponse(serializers.version_detail(result.job, result.versions[0], now_ms()))
+
+
+@router.get("/{job_id}/versions/{version_id}/diff/{other_id}")
+def diff_versions(
+    job_id: JobId,
+    version_id: VersionId,
+    other_id: Annotated[int, Path(ge=1, le=schemas.MAX_ID, description="ID of a version")],
+    project_id: Project,
+    request: Request,
+) -> JSONResponse:
+    """A trainjobs addition: how ``other_id`` differs from ``version_id``."""
+    found = service(request).diff_versions(project_id, job_id, version_id, other_id)
+    return JSONResponse(serializers.version_diff(job_id, found))
 
 
 @router.delete("/{job_id}/versions/{version_id}")
