@@ -8,7 +8,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from trainjobs.console import actions, pages
+from trainjobs.api import tensorboard_proxy
+from trainjobs.console import actions, catalogue, pages
 from trainjobs.console.routing import HERE, ConsoleRoute, failure
 
 STATIC = "/console/static"
@@ -19,6 +20,9 @@ def install(app: FastAPI) -> None:
     app.mount(STATIC, StaticFiles(directory=HERE / "static"), name="console-static")
     app.include_router(pages.router)
     app.include_router(actions.router)
+    app.include_router(catalogue.router)
+    if catalogue.viewer_check not in tensorboard_proxy.VIEWER_CHECKS:
+        tensorboard_proxy.VIEWER_CHECKS.append(catalogue.viewer_check)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -120,7 +120,8 @@ async def delete(
     return RedirectResponse(f"/console/jobs/{job_id}?deleted={version_id}", status_code=303)
 
 
-def _parameters(form: dict[str, str]) -> list[dict[str, str]]:
+def parameters_of(form: dict[str, str]) -> list[dict[str, str]]:
+    """The parameter rows of a form (label_N / value_N; an empty label drops a row)."""
     found = []
     for i in range(MAX_PARAMETERS):
         label = form.get(f"label_{i}", "").strip()
@@ -135,7 +136,7 @@ async def new_version(
     request: Request, signed: Signed, job_id: JobId, version_id: VersionId
 ) -> Response:
     form = await _checked(request, signed)
-    config: dict[str, object] = {"parameter": _parameters(form)}
+    config: dict[str, object] = {"parameter": parameters_of(form)}
     spec = form.get("spec_id", "").strip()
     if spec.isdigit():
         config["spec_id"] = int(spec)

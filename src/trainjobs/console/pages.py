@@ -214,9 +214,22 @@ def _compared(request: Request, session: Session, job_id: int, ids: list[int]) -
         job = found.job
         rows.append(found.versions[0])
     rows.sort(key=lambda r: r.number)  # oldest first: the baseline, then what changed
+    code = []
+    for row in rows[1:]:
+        # The code of each version against the first one's, when it differs.
+        if row.code_digest != rows[0].code_digest:
+            found_diff = service.diff_versions(session.project_id, job_id, rows[0].id, row.id)
+            code.append(
+                {
+                    "a": version_name(rows[0].number),
+                    "b": version_name(row.number),
+                    "files": found_diff.code,
+                    "note": found_diff.code_note,
+                }
+            )
     if job is None:  # no versions asked for: still a job of this project, or 404
         job = service.list_versions(session.project_id, job_id, 1, 1).job
-    return {"job": job, "rows": rows}
+    return {"job": job, "rows": rows, "code": code if rows else []}
 
 
 @router.get("/jobs/{job_id}/compare")
@@ -259,4 +272,6 @@ async def compare_page(
         metric_rows=metric_rows,
         series=[present.system_series(r) for r in rows],
         series_labels=present.SERIES_LABELS,
+        code=found["code"],
+        same_code=len({r.code_digest for r in rows}) == 1 and bool(rows and rows[0].code_digest),
     )

@@ -151,7 +151,9 @@ def start(request: Request, response: Response, token: str, kind: str, expires_a
         COOKIE,
         f"{kind}:{token}",
         max_age=max_age,
-        path="/console",
+        # "/": TensorBoard pages proxied under /tensorboard/ are let in by it too; the
+        # API reads no cookies, so it opens no way around the CSRF checks there.
+        path="/",
         httponly=True,
         samesite="lax",
         secure=_secure(request),
@@ -160,7 +162,7 @@ def start(request: Request, response: Response, token: str, kind: str, expires_a
 
 
 def end(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/console")
+    response.delete_cookie(COOKIE, path="/")
 
 
 def safe_next(target: str) -> str:
