@@ -270,3 +270,65 @@ def test_the_api_docs_render_offline(site: Server, browser: WebDriver) -> None:
     only_loopback_loaded(browser, site.base)
     time.sleep(0.2)
     shot(browser, "api-docs")
+
+
+def test_configurations_algorithms_and_tensorboard(site: Server, browser: WebDriver) -> None:
+    """Save a version as a configuration, start a job from it, and open the version's
+    TensorBoard through the console session."""
+    base = site.base
+    job = make_job(site, lr="0.2")
+    site.wait_status(job["job_id"], job["version_id"])
+    browser.delete_all_cookies()
+    browser.get(f"{base}/console/sign-in")
+    browser.find_element(By.TAG_NAME, "summary").click()
+    browser.find_element(By.ID, "token").send_keys(site.token)
+    browser.find_element(By.ID, "sign-in").click()
+    wait(browser, lambda d: d.current_url.startswith(f"{base}/console/jobs"))
+
+    # Save as configuration, then a new job from it with a changed parameter.
+    browser.get(f"{base}/console/jobs/{job['job_id']}/versions/{job['version_id']}")
+    browser.find_element(By.ID, "save-config-toggle").click()
+    name_box = browser.find_element(By.ID, "config-name")
+    name_box.clear()
+    name_box.send_keys(f"cfg-{job['job_id']}")
+    browser.find_element(By.ID, "save-config").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "saved"))
+    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-config="cfg-{job["job_id"]}"]')
+    assert "lr=0.2" in row.text
+    shot(browser, "configs")
+    row.find_element(By.LINK_TEXT, "Create job").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "job-name"))
+    browser.find_element(By.ID, "job-name").send_keys(f"from-cfg-{job['job_id']}")
+    lr = browser.find_element(By.CSS_SELECTOR, 'input[data-label="lr"]')
+    lr.clear()
+    lr.send_keys("0.3")
+    browser.find_element(By.ID, "create-job").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "versions"))
+    assert f"from-cfg-{job['job_id']}" in browser.find_element(By.TAG_NAME, "h1").text
+    assert "0.3" in browser.find_element(By.ID, "versions").text
+
+    browser.get(f"{base}/console/algorithms")
+    assert browser.find_elements(By.CSS_SELECTOR, "#algorithms tbody tr")
+    shot(browser, "algorithms")
+
+    # Open in TensorBoard: a visualization job on the version's output, viewed through
+    # the server's proxy with the console's session (no token in the page).
+    browser.get(f"{base}/console/jobs/{job['job_id']}/versions/{job['version_id']}")
+    browser.find_element(By.ID, "open-tensorboard").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#viz tr.focus"))
+    focus = browser.find_element(By.CSS_SELECTOR, "#viz tr.focus")
+    opened = wait(
+        browser,
+        lambda d: [a for a in focus.find_elements(By.CSS_SELECTOR, "a.open") if a.is_displayed()],
+        120,
+    )
+    shot(browser, "visualization")
+    href = opened[0].get_attribute("href")
+    assert href.startswith(f"{base}/tensorboard/")
+    browser.get(href)
+    wait(browser, lambda d: "TensorBoard" in d.title, 60)
+    only_loopback_loaded(browser, base)
+    # The same address without the console's cookie is refused.
+    browser.delete_all_cookies()
+    browser.get(href)
+    assert "TensorBoard" not in browser.title

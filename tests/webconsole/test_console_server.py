@@ -22,6 +22,7 @@ from trainjobs.app import create_app
 from trainjobs.domain.clock import now_ms
 from trainjobs.settings import Settings
 from webconsole.conftest import (
+    TRAIN,
     add_project_token,
     csrf_of_page,
     make_job,
@@ -400,3 +401,28 @@ def test_the_version_page_shows_what_the_run_reported(
         ).status_code
         == 404
     )
+
+
+def test_compare_shows_a_diff_of_the_code_when_it_differs(
+    server: Server, member: httpx.Client
+) -> None:
+    first = make_job(server)
+    job_id = first["job_id"]
+    server.wait_status(job_id, first["version_id"])
+    changed = TRAIN.replace('print("done", flush=True)', 'print("all done", flush=True)')
+    app_url, boot = server.upload_script(changed)
+    second = server.client.post(
+        f"{server.v1}/training-jobs/{job_id}/versions",
+        json={"config": {"app_url": app_url, "boot_file_url": boot}},
+    ).json()
+    server.wait_status(job_id, second["version_id"])
+    page = member.get(
+        f"/console/jobs/{job_id}/compare?v={second['version_id']}&v={first['version_id']}"
+    ).text
+    assert "V0001 → V0002" in page
+    assert '<span class="del">-print(&#34;done&#34;, flush=True)</span>' in page
+    assert '<span class="add">+print(&#34;all done&#34;, flush=True)</span>' in page
+    same = member.get(
+        f"/console/jobs/{job_id}/compare?v={first['version_id']}&v={first['version_id']}"
+    )
+    assert "Pick two or more versions" in same.text
