@@ -48,6 +48,9 @@ ROUTES = [
         {"version_name": "v", "data_url": "/b/"},
         id="add-dataset-version",
     ),
+    pytest.param(
+        "GET", "/training-jobs/{job}/versions/{version}/diff/{other}", None, id="diff-versions"
+    ),
     pytest.param("GET", "/built-in-algorithms", None, id="built-in-algorithms"),
     pytest.param("GET", "/training-job-configs", None, id="list-configs"),
     pytest.param(
@@ -101,6 +104,7 @@ def test_the_route_table_covers_every_project_route(server: Server) -> None:
         (
             m,
             path.replace("{dataset}", "{dataset_id}")
+            .replace("{other}", "{other_id}")
             .replace("{config}", "{config_name}")
             .replace("{viz}", "{job_id}"),
         )
@@ -187,6 +191,7 @@ def send(
     url = f"/v1/{project_id}" + path.format(
         job=target["job_id"],
         version=target["version_id"],
+        other=target["version_id"],
         dataset=target["job_id"],
         config=target["config"],
         viz=target["viz"],
