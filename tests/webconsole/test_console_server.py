@@ -426,3 +426,45 @@ def test_compare_shows_a_diff_of_the_code_when_it_differs(
         f"/console/jobs/{job_id}/compare?v={first['version_id']}&v={first['version_id']}"
     )
     assert "Pick two or more versions" in same.text
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    user=st.text(max_size=70),
+    password=st.text(max_size=70),
+    domain=st.text(max_size=70),
+    token=st.text(max_size=70),
+    next_page=st.text(max_size=70),
+)
+def test_any_sign_in_text_gets_the_form_back(
+    anonymous: httpx.Client, user: str, password: str, domain: str, token: str, next_page: str
+) -> None:
+    nonce = sign_in_nonce(anonymous)
+    fields = {"user": user, "password": password, "domain": domain, "token": token}
+    response = anonymous.post("/console/sign-in", data={"csrf": nonce, "next": next_page, **fields})
+    assert response.status_code in (400, 401), response.text
+    assert "text/html" in response.headers["content-type"]
+    assert "tj_session" not in response.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"user=\xed\xa0\x80&password=x",
+        b"user=%ED%A0%80&password=%00%01",
+        b"\xff\xfe",
+        b"a" * 300_000,
+    ],
+)
+def test_undecodable_forms_get_a_page_not_a_crash(anonymous: httpx.Client, body: bytes) -> None:
+    nonce = sign_in_nonce(anonymous)
+    sent = body + b"&csrf=" + nonce.encode()
+    response = anonymous.post(
+        "/console/sign-in",
+        content=sent,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code in (400, 401, 413), response.text
+    assert "Traceback" not in response.text
