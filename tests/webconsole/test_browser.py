@@ -332,3 +332,39 @@ def test_configurations_algorithms_and_tensorboard(site: Server, browser: WebDri
     browser.delete_all_cookies()
     browser.get(href)
     assert "TensorBoard" not in browser.title
+
+
+def test_the_console_works_from_the_keyboard(site: Server, browser: WebDriver) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    job = make_job(site)
+    site.wait_status(job["job_id"], job["version_id"])
+    base = site.base
+    browser.delete_all_cookies()
+    browser.get(f"{base}/console/sign-in?next=/console/jobs")
+    # The token field is behind a disclosure: open it with the keyboard too.
+    summary = browser.find_element(By.TAG_NAME, "summary")
+    summary.send_keys(Keys.ENTER)
+    token = browser.find_element(By.ID, "token")
+    token.send_keys(site.token, Keys.ENTER)
+    wait(browser, lambda d: d.current_url.startswith(f"{base}/console/jobs"))
+    # The first Tab reaches the skip link; following it lands in the content.
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    active = browser.switch_to.active_element
+    assert active.text == "Skip to content"
+    active.send_keys(Keys.ENTER)
+    # Search by typing and Enter: the state goes into the URL.
+    search = browser.find_element(By.ID, "search")
+    search.send_keys(job["job_name"], Keys.ENTER)
+    wait(browser, lambda d: f"search={job['job_name']}" in d.current_url)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#jobs tbody tr")
+    assert len(rows) == 1 and job["job_name"] in rows[0].text
+    # Tab to the job's link and open it with Enter.
+    link = rows[0].find_element(By.TAG_NAME, "a")
+    for _ in range(40):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        if browser.switch_to.active_element == link:
+            break
+    assert browser.switch_to.active_element == link
+    link.send_keys(Keys.ENTER)
+    wait(browser, lambda d: d.current_url.endswith(f"/console/jobs/{job['job_id']}"))
