@@ -31,7 +31,8 @@ export function setStatus(badge, item) {
   badge.dataset.status = String(item.status);
 }
 
-// A loop that runs `step` every `ms` while it returns true, paused while the tab is hidden.
+// A loop that runs `step` every `ms` while it returns true (or a number: the next
+// delay in ms), four times slower while the tab is hidden.
 export function every(ms, step) {
   let timer = null;
   const tick = async () => {
@@ -42,7 +43,8 @@ export function every(ms, step) {
     } catch (err) {
       console.warn(err);
     }
-    if (again) timer = setTimeout(tick, document.hidden ? ms * 4 : ms);
+    const next = typeof again === "number" ? again : ms;
+    if (again) timer = setTimeout(tick, document.hidden ? next * 4 : next);
   };
   timer = setTimeout(tick, ms);
   return () => timer && clearTimeout(timer);

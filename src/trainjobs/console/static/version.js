@@ -149,8 +149,10 @@ async function followStep() {
     if (stick) log.scrollTop = log.scrollHeight;
     describe();
   }
-  if (!page.lines && !data.active && badge.dataset.status && !isActiveNow()) {
+  if (!page.lines && !isActiveNow()) {
     // The run is over and everything is shown: nothing more will come.
+    follow.checked = false;
+    state.textContent += " · the run has ended";
     return false;
   }
   return follow.checked;

@@ -29,8 +29,10 @@ if (table) {
       if (pageNo === "1" && feed.version_count > known) banner.classList.remove("hidden");
     }
     table.dataset.live = active ? "1" : "0";
-    // Keep watching while something runs; the first page also waits for new versions.
-    return active || pageNo === "1";
+    // Keep watching while something runs; the first page also waits, more calmly,
+    // for new versions.
+    if (active) return true;
+    return pageNo === "1" ? 5000 : false;
   });
 
   // Compare needs two versions: say so instead of sending an empty comparison.
