@@ -50,6 +50,9 @@ ROUTES = [
     pytest.param("POST", V + "/stop", ACTION, THEIRS, id="stop"),
     pytest.param("POST", V + "/delete", ACTION, THEIRS, id="delete"),
     pytest.param("POST", V + "/save-config", ACTION, THEIRS, id="save-config"),
+    pytest.param(
+        "POST", "/console/jobs/{job}/versions/from-config", ACTION, THEIRS, id="from-config"
+    ),
     pytest.param("POST", V + "/tensorboard", ACTION, THEIRS, id="open-tensorboard"),
     pytest.param("GET", "/console/jobs/{job}/compare?v={version}", PAGE, THEIRS, id="compare"),
     pytest.param("GET", "/console/configs", PAGE, OWN, id="configs"),
@@ -226,6 +229,7 @@ def member(server: Server) -> Iterator[httpx.Client]:
         "/console/jobs/{job}/versions/{version}/stop",
         "/console/jobs/{job}/versions/{version}/delete",
         "/console/jobs/{job}/versions/{version}/save-config",
+        "/console/jobs/{job}/versions/from-config",
         "/console/jobs/{job}/versions/{version}/tensorboard",
         "/console/configs/{config}/new-job",
         "/console/visualization",
@@ -241,7 +245,7 @@ def test_changes_without_the_csrf_token_are_refused(
         other = signed_in(server, token=add_project_token(server, project_id=server.project_id))
         csrf = csrf_of_page(other)
         other.close()
-    data = {"label_0": "lr", "value_0": "7", "job_name": "sneaky", "config_name": "sneaky",
+    data = {"label_0": "lr", "value_0": "7", "job_name": "sneaky", "config_name": target["config"],
             "train_url": "/trainjobs/x/"}  # fmt: skip
     if csrf:
         data["csrf"] = csrf
@@ -468,3 +472,29 @@ def test_undecodable_forms_get_a_page_not_a_crash(anonymous: httpx.Client, body:
     )
     assert response.status_code in (400, 401, 413), response.text
     assert "Traceback" not in response.text
+
+
+def test_a_new_version_from_a_configuration(server: Server, member: httpx.Client) -> None:
+    job = make_job(server, lr="0.1")
+    server.wait_status(job["job_id"], job["version_id"])
+    detail = server.version(job["job_id"], job["version_id"])
+    config = f"from-{job['job_id']}"
+    made = server.client.post(
+        f"{server.v1}/training-job-configs",
+        json={"config_name": config, "app_url": detail["app_url"],
+              "boot_file_url": detail["boot_file_url"], "spec_id": 1, "worker_server_num": 1,
+              "parameter": [{"label": "lr", "value": "0.45"}]},
+    )  # fmt: skip
+    assert made.status_code == 200, made.text
+    versions_page = member.get(f"/console/jobs/{job['job_id']}").text
+    assert f'<option value="{config}">' in versions_page
+    done = member.post(
+        f"/console/jobs/{job['job_id']}/versions/from-config",
+        data={"csrf": csrf_of_page(member), "config_name": config},
+    )
+    assert done.status_code == 303, done.text
+    new_id = int(done.headers["location"].rsplit("/", 1)[1])
+    version = server.wait_status(job["job_id"], new_id)
+    assert version["status"] == 10
+    assert version["parameter"] == [{"label": "lr", "value": "0.45"}]
+    assert version["train_url"].endswith("/V0002/output/")

@@ -156,6 +156,28 @@ async def config_new_job(
     return RedirectResponse(f"/console/jobs/{created.job_id}", status_code=303)
 
 
+@router.post("/jobs/{job_id}/versions/from-config")
+async def version_from_config(request: Request, signed: Signed, job_id: JobId) -> Response:
+    """A new version of the job with a configuration's settings (and its parameters)."""
+    form = await session.form_of(request)
+    session.check_csrf(request, signed, form)
+    name = form.get("config_name", "")
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise errors.InvalidParameter("pick a configuration for the new version")
+    stored = await run_in_threadpool(configs_of(request).get, signed.project_id, name)
+    sent = json.loads(to_json(stored.config))
+    if not sent.get("train_url"):
+        sent.pop("train_url", None)  # the version's own default output folder
+    created = await run_in_threadpool(
+        lambda: jobs_of(request).create_version(
+            signed.project_id, job_id, job_desc=None, config=sent, pre_version_id=None
+        )
+    )
+    return RedirectResponse(
+        f"/console/jobs/{job_id}/versions/{created.version_id}", status_code=303
+    )
+
+
 @router.post("/jobs/{job_id}/versions/{version_id}/save-config")
 async def save_config(
     request: Request, signed: Signed, job_id: JobId, version_id: VersionId

@@ -18,6 +18,7 @@ from trainjobs.domain.clock import now_ms
 from trainjobs.domain.jobs import JobService, effective_duration
 from trainjobs.domain.logs import LogReader
 from trainjobs.domain.runner import version_name
+from trainjobs.domain.training_configs import TrainingConfigService
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -106,6 +107,21 @@ async def jobs_page(
     )
 
 
+def config_names(request: Request, project_id: str) -> list[str]:
+    """The project's newest configurations, for the "new version from" picker."""
+    service: TrainingConfigService = request.app.state.services.training_configs
+    found = service.list(
+        project_id,
+        sample=False,
+        search="",
+        sort_by="create_time",
+        descending=True,
+        page=1,
+        per_page=50,
+    )
+    return [c.config_name for c in found.configs]
+
+
 def _version_page(request: Request, session: Session, job_id: int, page_no: int) -> dict[str, Any]:
     result = jobs_of(request).list_versions(session.project_id, job_id, page_no, VERSIONS_PER_PAGE)
     now = now_ms()
@@ -121,6 +137,7 @@ async def versions_page(
     page_no: Annotated[int, Query(alias="page", ge=1, le=65535)] = 1,
 ) -> HTMLResponse:
     found = await run_in_threadpool(_version_page, request, session, job_id, page_no)
+    configs = await run_in_threadpool(config_names, request, session.project_id)
     rows: list[present.Listed] = found["rows"]
     job = found["job"]
     pages = max(1, math.ceil(job.version_count / VERSIONS_PER_PAGE))
@@ -135,6 +152,7 @@ async def versions_page(
         page_no=page_no,
         pages=pages,
         live=any(r.summary()["active"] for r in rows) or page_no == 1,
+        configs=configs,
     )
 
 
