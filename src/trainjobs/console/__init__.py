@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from trainjobs.api import tensorboard_proxy
-from trainjobs.console import actions, catalogue, pages
+from trainjobs.console import actions, catalogue, pages, visualization
 from trainjobs.console.routing import HERE, ConsoleRoute, failure
 
 STATIC = "/console/static"
@@ -21,8 +21,9 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(actions.router)
     app.include_router(catalogue.router)
-    if catalogue.viewer_check not in tensorboard_proxy.VIEWER_CHECKS:
-        tensorboard_proxy.VIEWER_CHECKS.append(catalogue.viewer_check)
+    app.include_router(visualization.router)
+    if visualization.viewer_check not in tensorboard_proxy.VIEWER_CHECKS:
+        tensorboard_proxy.VIEWER_CHECKS.append(visualization.viewer_check)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
