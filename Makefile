@@ -68,6 +68,7 @@ test-ray: install-test
 
 bench: install
 	$(BIN)/python bench/list_versions.py
+	$(BIN)/python bench/console_pages.py
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -51,6 +51,9 @@ ROUTES = [
         {"version_name": "v", "data_url": "/b/"},
         id="add-dataset-version",
     ),
+    pytest.param(
+        "GET", "/training-jobs/{job}/versions/{version}/diff/{other}", None, id="diff-versions"
+    ),
     pytest.param("GET", "/built-in-algorithms", None, id="built-in-algorithms"),
     pytest.param("GET", "/training-job-configs", None, id="list-configs"),
     pytest.param(
@@ -105,6 +108,7 @@ def test_the_route_table_covers_every_project_route(server: Server) -> None:
         (
             m,
             path.replace("{dataset}", "{dataset_id}")
+            .replace("{other}", "{other_id}")
             .replace("{config}", "{config_name}")
             .replace("{viz}", "{job_id}"),
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from trainjobs import __version__
+from trainjobs import __version__, console
 from trainjobs.api import errors, tensorboard_proxy
 from trainjobs.api.access_log import AccessLog
 from trainjobs.api.auth import KeepRawHeaders
@@ -190,6 +190,10 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Training jobs with the ModelArts v1 training API",
         lifespan=lifespan,
+        # served by the console from the package's own copy of Swagger UI: nothing
+        # loads from the internet
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.state.login_throttle = LoginThrottle(settings.login_max_failures)
@@ -201,6 +205,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(visualization.router)
     app.include_router(tensorboard_proxy.router)
     app.include_router(identity_routes.router)
+
+    console.install(app)
 
     @app.get("/health", tags=["service"])
     async def health() -> JSONResponse:

@@ -51,6 +51,24 @@ async def _send_error(scope: Scope, send: Send, status: int, code: str, message:
         "error_msg": message,
     }
     await _send_json(send, status, envelope)
+async def _send_page(send: Send, status: int, message: str) -> None:
+    """A failure the console's pages show as a page, not as the API's JSON."""
+    body = (
+        '<!doctype html><meta charset="utf-8"><title>Bad request · trainjobs</title>'
+        f"<h1>Bad request</h1><p>{message}.</p>"
+        '<p><a href="/console/jobs">Back to the training jobs</a></p>'
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
@@ -120,7 +138,10 @@ class RefuseNul:
             raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
             if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
                 message = "the URL must not contain NUL characters"
-                await _send_error(scope, send, 400, INVALID_PARAMETER, message)
+                if scope.get("path", "").startswith("/console"):
+                    await _send_page(send, 400, message)
+                else:
+                    await _send_error(scope, send, 400, INVALID_PARAMETER, message)
                 return
         await self.app(scope, receive, send)
 

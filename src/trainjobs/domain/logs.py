@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from trainjobs.domain import errors
 from trainjobs.domain.jobs import JobService
@@ -55,3 +58,28 @@ class LogReader:
         # polling for new lines asks again from the same place.
         cursor = total if lines == 0 or base_line is None else base_line
         return LogPage("", 0, cursor, cursor)
+
+    def open_file(self, project_id: str, job_id: int, version_id: int, log_file: str) -> BinaryIO:
+        """One log file for download, opened without following a link the run may have
+        put in place of its log folder or file."""
+        names = self.file_names(project_id, job_id, version_id)
+        if log_file not in names:
+            raise errors.LogFileNotFound(
+                f"log file '{log_file}' does not belong to version {version_id}; "
+                f"its files are {', '.join(names)}"
+            )
+        folder = self.jobs.runner.paths(version_id).logs
+        try:
+            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            raise errors.LogFileNotFound(f"log file '{log_file}' has no lines yet") from None
+        try:
+            fd = os.open(log_file, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
+        except OSError:
+            raise errors.LogFileNotFound(f"log file '{log_file}' has no lines yet") from None
+        finally:
+            os.close(dir_fd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise errors.LogFileNotFound(f"log file '{log_file}' is not a regular file")
+        return os.fdopen(fd, "rb")

@@ -1,7 +1,7 @@
 """Code snapshots: each version's code digest and data manifest.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30
 """
 
