@@ -24,6 +24,9 @@ fi
 
 ip link set lo up
 export RAY_USAGE_STATS_ENABLED=0
+# A token file left in ~/.ray by some other cluster would turn token auth on for
+# this one too, and sandboxed workers (HOME=/cache) cannot read it.
+export RAY_AUTH_MODE=disabled
 PORT=6380
 TEMP="$(mktemp -d /tmp/tj-ray-XXXXXX)"  # short: Ray's socket paths live under it
 cleanup() {
