@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from trainjobs import __version__
 from trainjobs.api import errors
@@ -17,12 +18,14 @@ from trainjobs.api.middleware import BodyLimit, JsonBodies, RefuseNul, StripTrai
 from trainjobs.api.ratelimit import RateLimiter
 from trainjobs.api.v1 import datasets as dataset_routes
 from trainjobs.api.v1 import logs, specs, training_jobs
+from trainjobs.api.v3 import credentials as credential_routes
 from trainjobs.api.v3 import router as identity_routes
 from trainjobs.domain import identity
 from trainjobs.domain.catalog import Catalog, load_catalog
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.jobs import JobService
 from trainjobs.domain.logs import LogReader
+from trainjobs.domain.object_keys import TemporaryKeys
 from trainjobs.domain.runner import Runner
 from trainjobs.domain.scheduler import Resources, Scheduler
 from trainjobs.executors.base import Executor
@@ -31,6 +34,8 @@ from trainjobs.executors.machine import describe_machine
 from trainjobs.executors.sampler import Sampler
 from trainjobs.objectstore import ObjectStore
 from trainjobs.objectstore.store import adopt_unowned_buckets
+from trainjobs.s3.app import Backend, create_s3_app
+from trainjobs.s3.auth import Key
 from trainjobs.settings import Settings
 from trainjobs.store.database import Database
 
@@ -49,6 +54,7 @@ class Services:
     datasets: DatasetService
     identity: identity.IdentityService
     rate_limiter: RateLimiter
+    object_keys: TemporaryKeys
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -88,7 +94,11 @@ class Services:
             log.warning("versions left active by a previous server: %s", recovered)
         runner.start_membership()
         credentials = identity.bootstrap(
-            db, settings.data_dir, settings.endpoint, settings.job_quota
+            db,
+            settings.data_dir,
+            settings.endpoint,
+            settings.job_quota,
+            obs_endpoint=settings.object_endpoint_url,
         )
         moved = adopt_unowned_buckets(store, credentials["project_id"])
         if moved:
@@ -109,7 +119,18 @@ class Services:
             datasets,
             identities,
             limiter,
+            TemporaryKeys(db),
         )
+
+    def object_backend(self) -> Backend:
+        """What the object endpoint serves: the whole store, and the keys it accepts."""
+        keys = self.object_keys
+
+        def lookup(access_key: str) -> Key | None:
+            found = keys.lookup(access_key)
+            return Key(found.secret, found.project_id) if found else None
+
+        return Backend(self.store, lookup, self.settings.signature_skew_s)
 
     def stop(self) -> None:
         self.runner.shutdown(timeout_s=self.settings.stop_grace_s + 10)
@@ -154,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dataset_routes.router)
     app.include_router(specs.router)
     app.include_router(identity_routes.router)
+    app.include_router(credential_routes.router)
 
     @app.get("/health", tags=["service"])
     async def health() -> JSONResponse:
@@ -165,3 +187,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(KeepRawHeaders)  # outermost: sees the headers as signed
     return app
+
+
+def create_object_app(app: FastAPI) -> ASGIApp:
+    """The S3-compatible endpoint over ``app``'s object store (served on its own port)."""
+    backends: list[Backend] = []
+
+    def backend() -> Backend | None:
+        if not backends:
+            services = getattr(app.state, "services", None)
+            if services is None:
+                return None
+            backends.append(services.object_backend())
+        return backends[0]
+
+    return create_s3_app(backend)

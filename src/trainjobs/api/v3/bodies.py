@@ -22,6 +22,7 @@ NEVER = "9999-12-31T23:59:59.000000Z"
 INTERFACES = ("public", "internal", "admin")
 MODELARTS_SERVICE = ("modelarts", "modelarts")  # (type, name)
 IDENTITY_SERVICE = ("identity", "keystone")
+OBJECT_STORE_SERVICE = ("object-store", "obs")
 MEMBER_ROLE = {"id": "member", "name": "member"}
 
 
@@ -40,8 +41,9 @@ def domain_ref(name: str) -> dict[str, str]:
     return {"id": domain_id(name), "name": name}
 
 
-def catalog(base_url: str, region: str) -> list[dict[str, Any]]:
-    """This service (its base URL: v1 paths carry the project id) and its identity API."""
+def catalog(base_url: str, region: str, object_url: str = "") -> list[dict[str, Any]]:
+    """This service (its base URL: v1 paths carry the project id), its identity API and
+    its S3-compatible object endpoint."""
 
     def service(kind: tuple[str, str], url: str) -> dict[str, Any]:
         type_, name = kind
@@ -57,11 +59,18 @@ def catalog(base_url: str, region: str) -> list[dict[str, Any]]:
         ]
         return {"id": _stable_id(type_), "type": type_, "name": name, "endpoints": endpoints}
 
-    return [service(MODELARTS_SERVICE, base_url), service(IDENTITY_SERVICE, f"{base_url}/v3")]
+    services = [service(MODELARTS_SERVICE, base_url), service(IDENTITY_SERVICE, f"{base_url}/v3")]
+    if object_url:
+        services.append(service(OBJECT_STORE_SERVICE, object_url))
+    return services
 
 
 def token_body(
-    info: TokenInfo, base_url: str, region: str, with_catalog: bool = True
+    info: TokenInfo,
+    base_url: str,
+    region: str,
+    with_catalog: bool = True,
+    object_url: str = "",
 ) -> dict[str, Any]:
     domain = info.user.domain if info.user else DEFAULT_DOMAIN
     user = {
@@ -84,7 +93,7 @@ def token_body(
         "roles": [MEMBER_ROLE],
     }
     if with_catalog:
-        token["catalog"] = catalog(base_url, region)
+        token["catalog"] = catalog(base_url, region, object_url)
     return {"token": token}
 
 
