@@ -45,10 +45,13 @@ class Access:
 
 
 def beside_server(data_dir: Path, endpoint: str = "") -> bool:
-    """Whether the server's data dir is on this machine (and the server named is that one)."""
+    """Whether the server's data dir is on this machine (and the server named is that one).
+
+    ``serve`` writes ``store.json`` and ``credentials.json`` there on start; a folder
+    without either is no server's, whatever its name."""
     stored = read_credentials_file(data_dir)
     if not stored.get("project_id"):
-        return False
+        return (data_dir / location.STORE_FILE).is_file() and not endpoint
     return not endpoint or endpoint.rstrip("/") == stored.get("endpoint", "").rstrip("/")
 
 
