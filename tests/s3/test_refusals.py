@@ -146,7 +146,7 @@ KEY_TEXT = st.text(max_size=60)  # any code point, surrogates and control charac
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     key=KEY_TEXT,

@@ -14,19 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote_to_bytes
 
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from trainjobs.objectstore.store import PROJECT_ID, ObjectStore
 from trainjobs.s3 import auth, buckets, errors, keys, wire
 from trainjobs.s3.objects import BUCKET, Namespace
 
 log = logging.getLogger(__name__)
-
-METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,7 @@ def _owner_elsewhere(store: ObjectStore, project_id: str, bucket: str) -> bool:
     )
 
 
-def create_s3_app(backend: Callable[[], Backend | None]) -> Starlette:
+def create_s3_app(backend: Callable[[], Backend | None]) -> ASGIApp:
     """``backend`` gives the store and keys once the service has started (None before)."""
     namespaces: dict[str, Namespace] = {}
 
@@ -136,7 +133,9 @@ def create_s3_app(backend: Callable[[], Backend | None]) -> Starlette:
             auth.verify, received, current.lookup, datetime.now(UTC), current.skew_s
         )
         bucket, key = split_path(received.raw_path)
-        ns = await run_in_threadpool(namespace, current.store, principal.project_id)
+        ns = namespaces.get(principal.project_id)
+        if ns is None:
+            ns = await run_in_threadpool(namespace, current.store, principal.project_id)
         try:
             if not bucket:
                 if request.method != "GET":
@@ -160,8 +159,15 @@ def create_s3_app(backend: Callable[[], Backend | None]) -> Starlette:
                 ) from exc
             raise
 
-    routes = [Route("/{path:path}", handle, methods=METHODS)]
-    return Starlette(routes=routes)
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        # No router: every path is a bucket or a key (newlines included), and
+        # every method gets S3's answer.
+        if scope["type"] != "http":
+            return
+        response = await handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    return app
 
 
 __all__ = ["Backend", "create_s3_app"]

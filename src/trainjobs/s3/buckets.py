@@ -26,7 +26,7 @@ def content_type(key: str) -> str:
 
 
 async def list_buckets(ns: Namespace) -> Response:
-    found = await run_in_threadpool(ns.buckets)
+    found = await ns.quick(ns.buckets)
     buckets = [{"Name": name, "CreationDate": wire.timestamp(t)} for name, t in found]
     return xml("ListAllMyBucketsResult", {"Owner": OWNER, "Buckets": {"Bucket": buckets}})
 
@@ -68,7 +68,7 @@ def _prefixes(page: listing.Page, encoding: str) -> list[dict[str, str]]:
 
 async def list_objects(ns: Namespace, bucket: str, params: QueryParams) -> Response:
     """ListObjectsV2 (``list-type=2``) and the original ListObjects (``marker``)."""
-    await run_in_threadpool(ns.require_bucket, bucket)
+    await ns.quick(ns.require_bucket, bucket)
     prefix = params.get("prefix", "")
     delimiter = params.get("delimiter", "")
     encoding = _encoding(params)
@@ -112,7 +112,7 @@ async def list_objects(ns: Namespace, bucket: str, params: QueryParams) -> Respo
 
 
 async def delete_objects(ns: Namespace, bucket: str, payload: bytes) -> Response:
-    await run_in_threadpool(ns.require_bucket, bucket)
+    await ns.quick(ns.require_bucket, bucket)
     request = wire.parse(payload, "Delete")
     objects = wire.as_list(request.get("Object"))
     if not objects:
@@ -127,7 +127,7 @@ async def delete_objects(ns: Namespace, bucket: str, payload: bytes) -> Response
         if not isinstance(key, str) or not key:
             raise errors.MalformedXML("each <Object> needs a <Key>")
         try:
-            await run_in_threadpool(ns.delete, bucket, key)
+            await ns.quick(ns.delete, bucket, key)
         except errors.S3Error as exc:
             failed.append({"Key": wire.text(key), "Code": exc.code, "Message": exc.message})
             continue
@@ -141,22 +141,22 @@ async def bucket_operation(
 ) -> Response:
     if method == "GET":
         if "location" in params:
-            await run_in_threadpool(ns.require_bucket, bucket)
+            await ns.quick(ns.require_bucket, bucket)
             return xml("LocationConstraint", {})
         if "uploads" in params or "versioning" in params or "acl" in params:
-            await run_in_threadpool(ns.require_bucket, bucket)
+            await ns.quick(ns.require_bucket, bucket)
             raise errors.NotImplementedHere("this bucket sub-resource is not offered here", bucket)
         return await list_objects(ns, bucket, params)
     if method == "HEAD":
-        await run_in_threadpool(ns.require_bucket, bucket)
+        await ns.quick(ns.require_bucket, bucket)
         return Response(status_code=200)
     if method == "PUT":
         if params:
             raise errors.NotImplementedHere("bucket settings are not offered here", bucket)
-        await run_in_threadpool(ns.create_bucket, bucket)
+        await ns.quick(ns.create_bucket, bucket)
         return Response(status_code=200, headers={"location": f"/{bucket}"})
     if method == "DELETE":
-        await run_in_threadpool(ns.delete_bucket, bucket)
+        await ns.quick(ns.delete_bucket, bucket)
         return Response(status_code=204)
     if method == "POST" and "delete" in params:
         return await delete_objects(ns, bucket, body)

@@ -7,6 +7,8 @@ reads a chunk at a time. Nothing is held whole in memory.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,6 +34,7 @@ from trainjobs.s3.objects import (
 MAX_PUT_BYTES = 5 * 1024**3  # S3's limit for one PUT or one part
 MIN_PART_BYTES = 5 * 1024**2  # every part but the last
 MAX_PARTS_LISTED = 1000
+SMALL_READ_BYTES = 256 * 1024  # read at once, without a hop to a worker thread
 BODY_READ = "trainjobs.body_read"  # set in the scope once the whole body was received
 
 
@@ -63,9 +66,11 @@ async def receive_body(request: Request, ns: Namespace, path: str, principal: Pr
         )
     digest = hashlib.sha256()
     size = 0
-    handle = await run_in_threadpool(ns.open_write, path)
+    handle = await ns.quick(ns.open_write, path)
     pending: list[bytes] = []
     pending_bytes = 0
+    # One block is written (and hashed) in a worker thread while the next arrives.
+    writing: asyncio.Future[None] | None = None
     try:
         async for chunk in request.stream():
             if not chunk:
@@ -78,11 +83,16 @@ async def receive_body(request: Request, ns: Namespace, path: str, principal: Pr
             if pending_bytes >= CHUNK_BYTES:
                 block = b"".join(pending)
                 pending, pending_bytes = [], 0
-                await run_in_threadpool(_write, handle, digest, block)
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(run_in_threadpool(_write, handle, digest, block))
         request.scope[BODY_READ] = True
+        if writing is not None:
+            await writing
+            writing = None
         if pending:
             await run_in_threadpool(_write, handle, digest, b"".join(pending))
-        await run_in_threadpool(handle.close)
+        await ns.quick(handle.close)
         if declared is not None and size != declared:
             raise errors.IncompleteBody("the body ended before its Content-Length")
         if principal.payload_sha256 != UNSIGNED_PAYLOAD and (
@@ -92,8 +102,11 @@ async def receive_body(request: Request, ns: Namespace, path: str, principal: Pr
                 "the provided x-amz-content-sha256 does not match what was computed"
             )
     except BaseException:
-        await run_in_threadpool(handle.close)
-        await run_in_threadpool(ns.discard, path)
+        if writing is not None:
+            with contextlib.suppress(BaseException):
+                await writing
+        await ns.quick(handle.close)
+        await ns.quick(ns.discard, path)
         raise
     return size
 
@@ -109,15 +122,15 @@ async def put_object(
     source = request.headers.get("x-amz-copy-source")
     if source is not None:
         return await copy_object(ns, bucket, key, source)
-    staged = await run_in_threadpool(ns.new_staged)
+    staged = await ns.quick(ns.new_staged)
     size = await receive_body(request, ns, staged, principal)
     if key.endswith("/"):
-        await run_in_threadpool(ns.discard, staged)
+        await ns.quick(ns.discard, staged)
         if size:
             raise errors.InvalidArgument("a key ending in '/' is a folder and holds no data", key)
-        await run_in_threadpool(ns.make_folder, bucket, key)
+        await ns.quick(ns.make_folder, bucket, key)
         return Response(status_code=200, headers={"etag": '"d41d8cd98f00b204e9800998ecf8427e"'})
-    info = await run_in_threadpool(ns.place, staged, bucket, key)
+    info = await ns.quick(ns.place, staged, bucket, key)
     return Response(status_code=200, headers={"etag": etag_of(info)})
 
 
@@ -126,7 +139,7 @@ async def copy_object(ns: Namespace, bucket: str, key: str, source: str) -> Resp
     src_bucket, _, src_key = text.partition("/")
     if not src_bucket or not src_key:
         raise errors.InvalidArgument("x-amz-copy-source must read BUCKET/KEY")
-    await run_in_threadpool(ns.require_bucket, src_bucket)
+    await ns.quick(ns.require_bucket, src_bucket)
     check_key(src_key)
     info = await run_in_threadpool(ns.copy, src_bucket, src_key, bucket, key)
     return xml(
@@ -161,7 +174,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 async def get_object(request: Request, ns: Namespace, bucket: str, key: str) -> Response:
-    info = await run_in_threadpool(ns.head, bucket, key)
+    info = await ns.quick(ns.head, bucket, key)
     size = int(info.get("size") or 0)
     headers = _object_headers(info, key)
     wanted = request.headers.get("range")
@@ -176,19 +189,31 @@ async def get_object(request: Request, ns: Namespace, bucket: str, key: str) -> 
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
     # Opened before the response starts, so a vanished object is still a NoSuchKey.
-    chunks = await run_in_threadpool(ns.read_range, bucket, key, start, length)
+    chunks = ns.read_range(bucket, key, start, length)
+    if length <= SMALL_READ_BYTES:
+        try:
+            whole = await ns.quick(next, chunks, b"")
+        finally:
+            chunks.close()
+        return Response(whole, status_code=status, headers=headers)
     first = await run_in_threadpool(next, chunks, b"")
 
     async def body() -> AsyncIterator[bytes]:
+        # The next chunk is read in a worker thread while this one is sent.
+        ahead: asyncio.Future[bytes] | None = None
         try:
-            if first:
-                yield first
-            while True:
-                chunk = await run_in_threadpool(next, chunks, b"")
-                if not chunk:
-                    break
+            sent, chunk = 0, first
+            while chunk:
+                sent += len(chunk)
+                if sent < length:
+                    ahead = asyncio.ensure_future(run_in_threadpool(next, chunks, b""))
                 yield chunk
+                chunk = await ahead if ahead is not None else b""
+                ahead = None
         finally:
+            if ahead is not None:
+                with contextlib.suppress(BaseException):
+                    await ahead
             chunks.close()  # closes the file, also when the client went away
 
     return StreamingResponse(body(), status_code=status, headers=headers)
@@ -205,7 +230,7 @@ def _part_number(params: QueryParams) -> int:
 
 
 async def create_upload(ns: Namespace, bucket: str, key: str) -> Response:
-    upload_id = await run_in_threadpool(ns.create_upload, bucket, key)
+    upload_id = await ns.quick(ns.create_upload, bucket, key)
     return xml(
         "InitiateMultipartUploadResult", {"Bucket": bucket, "Key": key, "UploadId": upload_id}
     )
@@ -216,24 +241,24 @@ async def upload_part(
 ) -> Response:
     params = request.query_params
     number = _part_number(params)
-    folder = await run_in_threadpool(ns.upload_folder, bucket, key, params["uploadId"])
+    folder = await ns.quick(ns.upload_folder, bucket, key, params["uploadId"])
     staged = f"{folder}/incoming-{number:05d}"
     await receive_body(request, ns, staged, principal)
     part = ns.part_path(folder, number)
-    await run_in_threadpool(ns.fs.mv, staged, part)
-    info = await run_in_threadpool(ns.fs.info, part)
+    await ns.quick(ns.fs.mv, staged, part)
+    info = await ns.quick(ns.fs.info, part)
     return Response(status_code=200, headers={"etag": etag_of(info)})
 
 
 async def complete_upload(
     ns: Namespace, bucket: str, key: str, upload_id: str, payload: bytes
 ) -> Response:
-    folder = await run_in_threadpool(ns.upload_folder, bucket, key, upload_id)
+    folder = await ns.quick(ns.upload_folder, bucket, key, upload_id)
     request = wire.parse(payload, "CompleteMultipartUpload")
     listed = wire.as_list(request.get("Part"))
     if not listed:
         raise errors.MalformedXML("<CompleteMultipartUpload> names no <Part>")
-    stored = dict(await run_in_threadpool(ns.parts, folder))
+    stored = dict(await ns.quick(ns.parts, folder))
     chosen: list[str] = []
     previous = 0
     for index, part in enumerate(listed):
@@ -253,7 +278,7 @@ async def complete_upload(
         chosen.append(str(info["name"]))
     staged = f"{folder}/whole"
     await run_in_threadpool(_concatenate, ns, chosen, staged)
-    info = await run_in_threadpool(ns.place, staged, bucket, key)
+    info = await ns.quick(ns.place, staged, bucket, key)
     await run_in_threadpool(ns.abort, folder)
     return xml(
         "CompleteMultipartUploadResult",
@@ -270,8 +295,8 @@ def _concatenate(ns: Namespace, parts: list[str], target: str) -> None:
 
 
 async def list_parts(ns: Namespace, bucket: str, key: str, upload_id: str) -> Response:
-    folder = await run_in_threadpool(ns.upload_folder, bucket, key, upload_id)
-    stored = await run_in_threadpool(ns.parts, folder)
+    folder = await ns.quick(ns.upload_folder, bucket, key, upload_id)
+    stored = await ns.quick(ns.parts, folder)
     parts = [
         {
             "PartNumber": str(number),
@@ -295,7 +320,7 @@ async def list_parts(ns: Namespace, bucket: str, key: str, upload_id: str) -> Re
 
 
 async def abort_upload(ns: Namespace, bucket: str, key: str, upload_id: str) -> Response:
-    folder = await run_in_threadpool(ns.upload_folder, bucket, key, upload_id)
+    folder = await ns.quick(ns.upload_folder, bucket, key, upload_id)
     await run_in_threadpool(ns.abort, folder)
     return Response(status_code=204)
 
@@ -305,7 +330,7 @@ async def key_operation(
 ) -> Response:
     method, params = request.method, request.query_params
     check_key(key)
-    await run_in_threadpool(ns.require_bucket, bucket)
+    await ns.quick(ns.require_bucket, bucket)
     upload_id = params.get("uploadId")
     if method == "PUT":
         if upload_id is not None:
@@ -318,7 +343,7 @@ async def key_operation(
     if method == "DELETE":
         if upload_id is not None:
             return await abort_upload(ns, bucket, key, upload_id)
-        await run_in_threadpool(ns.delete, bucket, key)
+        await ns.quick(ns.delete, bucket, key)
         return Response(status_code=204)
     if method == "POST":
         if "uploads" in params:

@@ -14,17 +14,19 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Generator
-from typing import IO, Any
+from collections.abc import Callable, Generator
+from typing import IO, Any, TypeVar
 
 import fsspec
+from starlette.concurrency import run_in_threadpool
 
 from trainjobs.objectstore.store import ObjectStore
 from trainjobs.s3 import errors
 from trainjobs.s3.listing import HIDDEN
 
 STAGING = ".uploads"
-CHUNK_BYTES = 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024
+T = TypeVar("T")
 MAX_KEY_BYTES = 1024
 MAX_PART_NUMBER = 10_000
 # S3's rules for a new bucket; existing ones (made by `trainjobs obs`) may be looser.
@@ -86,6 +88,14 @@ class Namespace:
         self.store = store
         self.fs: fsspec.AbstractFileSystem = store.fs
         self.local = store.is_local
+
+    async def quick(self, call: Callable[..., T], *args: Any) -> T:
+        """A call that only looks up, opens or renames: at once on a folder on disk (a
+        stat is quicker than a hop to a worker thread), in a worker thread elsewhere
+        (it is a request to the S3 back end)."""
+        if self.local:
+            return call(*args)
+        return await run_in_threadpool(call, *args)
 
     # -- buckets ----------------------------------------------------------------
 
