@@ -105,7 +105,16 @@ class Server:
             self.log = open(self.data_dir.parent / f"serve-{self.port}.log", "wb")  # noqa: SIM115
             data_arg = self.data_dir.relative_to(self.cwd) if self.cwd else self.data_dir
             self.proc = subprocess.Popen(
-                [*TRAINJOBS, "serve", "--port", str(self.port), "--data-dir", str(data_arg)],
+                [
+                    *TRAINJOBS,
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--s3-port",
+                    "0",
+                    "--data-dir",
+                    str(data_arg),
+                ],
                 env=self.env,
                 cwd=self.cwd,
                 stdout=self.log,
@@ -119,6 +128,8 @@ class Server:
         creds = json.loads((self.data_dir / "credentials.json").read_text())
         self.project_id = creds["project_id"]
         self.token = creds["token"]
+        # The object endpoint listens on a port of its own, picked by the server.
+        self.obs_endpoint: str = creds["obs_endpoint"]
         self.base = f"http://127.0.0.1:{self.port}"
         self.client = httpx.Client(
             base_url=self.base, headers={"X-Auth-Token": self.token}, timeout=30

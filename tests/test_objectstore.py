@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TRAINJOBS
-from trainjobs.objectstore import ObjectStore, parse_obs_path
+from trainjobs.objectstore import ObjectStore, location, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
 
 
@@ -57,6 +57,7 @@ def _obs(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_obs_cp_and_ls_copy_folders_in_and_out(tmp_path: Path) -> None:
     data = tmp_path / "data"
+    location.record(data, "", "")  # a server's data dir (serve writes this first)
     src = tmp_path / "code"
     (src / "pkg").mkdir(parents=True)
     (src / "train.py").write_text("print(1)\n")
@@ -94,6 +95,7 @@ def test_obs_commands_refuse_bad_paths_without_a_traceback(tmp_path: Path, args:
     src.mkdir()
     (src / "f").write_text("x")
     data = tmp_path / "data"
+    location.record(data, "", "")
     filled = [a.format(src=src, tmp=tmp_path) for a in args]
     result = _obs(data, *filled)
     assert result.returncode != 0
@@ -140,3 +142,21 @@ def test_obs_cli_without_a_project_says_how_to_get_one(tmp_path: Path) -> None:
     )
     assert result.returncode == 3
     assert "trainjobs serve" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_obs_cli_with_no_server_here_and_none_to_reach_writes_nothing(tmp_path: Path) -> None:
+    """No data dir of a server on this machine and no endpoint or key: a clear error,
+    never a local folder the server does not read."""
+    (tmp_path / "f.txt").write_text("x")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TRAINJOBS_")}
+    result = subprocess.run(
+        [*TRAINJOBS, "obs", "cp", "f.txt", "obs://bkt/f.txt", "--project-id", PROJECT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 3, result.stdout
+    assert "TRAINJOBS_ENDPOINT" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]

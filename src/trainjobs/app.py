@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from trainjobs import __version__, console
 from trainjobs.api import errors, tensorboard_proxy
@@ -20,12 +21,14 @@ from trainjobs.api.ratelimit import RateLimiter
 from trainjobs.api.v1 import datasets as dataset_routes
 from trainjobs.api.v1 import logs, specs, training_configs, training_jobs, visualization
 from trainjobs.api.v1.serializers import RenderedVersions
+from trainjobs.api.v3 import credentials as credential_routes
 from trainjobs.api.v3 import router as identity_routes
 from trainjobs.domain import identity
 from trainjobs.domain.catalog import Catalog, load_catalog
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.jobs import JobService
 from trainjobs.domain.logs import LogReader
+from trainjobs.domain.object_keys import TemporaryKeys
 from trainjobs.domain.runner import Runner
 from trainjobs.domain.scheduler import Resources, Scheduler
 from trainjobs.domain.throttle import LoginThrottle
@@ -38,6 +41,8 @@ from trainjobs.executors.machine import describe_machine
 from trainjobs.executors.sampler import Sampler
 from trainjobs.objectstore import ObjectStore
 from trainjobs.objectstore.store import adopt_unowned_buckets
+from trainjobs.s3.app import Backend, create_s3_app
+from trainjobs.s3.auth import Key
 from trainjobs.settings import Settings
 from trainjobs.store.database import Database
 
@@ -58,6 +63,7 @@ class Services:
     rate_limiter: RateLimiter
     training_configs: TrainingConfigService
     visualization: VisualizationService
+    object_keys: TemporaryKeys
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -79,6 +85,7 @@ class Services:
         policy = sandbox_policy(settings)
         executor, capacity = _executor(settings, capacity, policy)
         datasets = DatasetService(db, store)
+        object_keys = TemporaryKeys(db)
         runner = Runner(
             db,
             store,
@@ -92,6 +99,10 @@ class Services:
             Scheduler(capacity),
             settings.heartbeat_s,
             settings.dead_after_s,
+            # Runs reach their project's objects through the endpoint, with a key
+            # of their own that lives as long as the run (moxing, boto3, s3fs).
+            object_endpoint_url=settings.object_endpoint_url,
+            run_keys=object_keys,
         )
         runner.start()
         recovered = runner.recover()
@@ -99,7 +110,11 @@ class Services:
             log.warning("versions left active by a previous server: %s", recovered)
         runner.start_membership()
         credentials = identity.bootstrap(
-            db, settings.data_dir, settings.endpoint, settings.job_quota
+            db,
+            settings.data_dir,
+            settings.endpoint,
+            settings.job_quota,
+            obs_endpoint=settings.object_endpoint_url,
         )
         moved = adopt_unowned_buckets(store, credentials["project_id"])
         if moved:
@@ -133,7 +148,18 @@ class Services:
             limiter,
             TrainingConfigService(db, catalog, datasets),
             visualization,
+            object_keys,
         )
+
+    def object_backend(self) -> Backend:
+        """What the object endpoint serves: the whole store, and the keys it accepts."""
+        keys = self.object_keys
+
+        def lookup(access_key: str) -> Key | None:
+            found = keys.lookup(access_key)
+            return Key(found.secret, found.project_id) if found else None
+
+        return Backend(self.store, lookup, self.settings.signature_skew_s)
 
     def stop(self) -> None:
         self.visualization.shutdown(timeout_s=self.settings.stop_grace_s + 10)
@@ -205,6 +231,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(visualization.router)
     app.include_router(tensorboard_proxy.router)
     app.include_router(identity_routes.router)
+    app.include_router(credential_routes.router)
 
     console.install(app)
 
@@ -221,3 +248,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(KeepRawHeaders)  # sees the headers as signed
     app.add_middleware(AccessLog)  # outermost: every request, refused ones too
     return app
+
+
+def create_object_app(app: FastAPI) -> ASGIApp:
+    """The S3-compatible endpoint over ``app``'s object store (served on its own port)."""
+    backends: list[Backend] = []
+
+    def backend() -> Backend | None:
+        if not backends:
+            services = getattr(app.state, "services", None)
+            if services is None:
+                return None
+            backends.append(services.object_backend())
+        return backends[0]
+
+    return create_s3_app(backend)

@@ -21,6 +21,9 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+    # The S3-compatible object endpoint's port: -1 for the API's port + 1, 0 for any
+    # free one (``serve`` binds it and records the one it got).
+    s3_port: int = -1
     database_url: str = ""  # "": SQLite in the data dir
     object_store_url: str = ""  # "": a folder in the data dir; or s3://BUCKET[/PREFIX]
     obs_endpoint: str = ""  # the S3-compatible service's URL (OBS, MinIO, Ceph)
@@ -69,6 +72,7 @@ class Settings:
             "database_url": env.get("TRAINJOBS_DATABASE_URL", ""),
             "object_store_url": env.get("TRAINJOBS_OBJECT_STORE_URL", ""),
             "obs_endpoint": env.get("TRAINJOBS_OBS_ENDPOINT", ""),
+            "s3_port": int(env.get("TRAINJOBS_S3_PORT", -1)),
             "job_quota": int(env.get("TRAINJOBS_JOB_QUOTA", DEFAULT_JOB_QUOTA)),
             "stop_grace_s": float(env.get("TRAINJOBS_STOP_GRACE_S", 10.0)),
             "metrics_period_s": float(env.get("TRAINJOBS_METRICS_PERIOD_S", 1.0)),
@@ -115,6 +119,16 @@ class Settings:
     def endpoint(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def resolved_s3_port(self) -> int:
+        return self.port + 1 if self.s3_port < 0 else self.s3_port
+
+    @property
+    def object_endpoint_url(self) -> str:
+        """The URL of the S3-compatible endpoint over this server's object store."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.resolved_s3_port}"
 
     @property
     def resolved_database_url(self) -> str:

@@ -75,7 +75,8 @@ def serve_with_flags(
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("TRAINJOBS_")}
     proc = subprocess.Popen(
-        [*TRAINJOBS, "serve", "--port", str(port), "--data-dir", str(data_dir), *flags],
+        [*TRAINJOBS, "serve", "--port", str(port), "--s3-port", "0", "--data-dir", str(data_dir),
+         *flags],  # fmt: skip
         env={**base, "TRAINJOBS_STOP_GRACE_S": "3", **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -67,3 +67,46 @@ def test_legacy_script_runs_with_only_the_imports_changed(server: Server, tmp_pa
     ]
     outputs = server.obs_dir / bucket / "output"
     assert (outputs / "result.txt").read_text() == "0.01"
+    assert result["downloaded"] == "0.01"
+
+
+def test_legacy_script_from_another_machine_goes_through_the_object_endpoint(
+    server: Server, tmp_path: Path
+) -> None:
+    """Only the server's URL, a token and the project id: no data dir here. The code
+    goes up through the object endpoint (with a key issued for the token), never into
+    a local folder the server does not read."""
+    ported = LEGACY.read_text()
+    for old, new in IMPORTS.items():
+        ported = ported.replace(old, new)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "work" / "src").mkdir(parents=True)
+    (elsewhere / "script.py").write_text(ported)
+    (elsewhere / "work" / "src" / "train.py").write_text(TRAIN)
+    (elsewhere / "work" / "data").mkdir()
+    (elsewhere / "work" / "data" / "rows.csv").write_text("1,2\n")
+    bucket = f"remote-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINJOBS_")}
+    env.update(
+        TRAINJOBS_ENDPOINT=server.base,
+        TRAINJOBS_TOKEN=server.token,
+        TRAINJOBS_PROJECT_ID=server.project_id,
+    )
+    done = subprocess.run(
+        [sys.executable, "script.py", "work", bucket],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["first_status"] == 10
+    assert result["statuses"] == [12, 10]
+    assert result["downloaded"] == "0.01"
+    assert (elsewhere / "work" / "downloaded" / "result.txt").read_text() == "0.01"
+    # What went up is in the server's store, and nothing was written beside the script.
+    assert (server.obs_dir / bucket / "src" / "train.py").read_text() == TRAIN
+    assert (server.obs_dir / bucket / "data" / "rows.csv").read_text() == "1,2\n"
+    assert not (elsewhere / "trainjobs-data").exists()

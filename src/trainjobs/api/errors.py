@@ -85,7 +85,8 @@ def keystone_error(request: Request, http_status: int, message: str) -> JSONResp
 
 def speaks_keystone(request: Request) -> bool:
     path: str = request.scope.get("path", "")
-    return path == "/v3" or path.startswith("/v3/")
+    # /v3.0 is Huawei IAM's extension (temporary keys); it answers the same way.
+    return path == "/v3" or path.startswith(("/v3/", "/v3.0/"))
 
 
 def _render(request: Request, http_status: int, code: str, message: str) -> JSONResponse:

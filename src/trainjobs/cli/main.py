@@ -59,6 +59,14 @@ app.command("engines", epilog=EXIT_CODES_HELP)(catalog.engines)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    s3_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="TRAINJOBS_S3_PORT",
+            help="Port of the S3-compatible object endpoint (0: any free one).  "
+            "[default: PORT + 1]",
+        ),
+    ] = None,
     data_dir: Annotated[
         Path,
         typer.Option(
@@ -126,14 +134,16 @@ def serve(
     ] = LogLevel.INFO,
 ) -> None:
     """Start the service on the embedded defaults (SQLite, local object store, local runs)."""
-    import uvicorn
+    import dataclasses
 
-    from trainjobs.app import create_app, sandbox_policy
+    from trainjobs import serving
+    from trainjobs.app import sandbox_policy
     from trainjobs.executors import sandbox
 
     settings = Settings.from_env(
         host=host,
         port=port,
+        s3_port=s3_port,
         data_dir=data_dir,
         database_url=database_url,
         executor=executor,
@@ -153,6 +163,16 @@ def serve(
     if problem:
         typer.echo(f"trainjobs: {problem}", err=True)
         raise typer.Exit(2)
+    try:
+        object_socket = serving.bind(host, settings.resolved_s3_port)
+    except OSError as exc:
+        typer.echo(
+            f"trainjobs: cannot listen on {host}:{settings.resolved_s3_port} for the object "
+            f"endpoint ({exc.strerror}): choose another --s3-port (0: any free one)",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
+    settings = dataclasses.replace(settings, s3_port=object_socket.getsockname()[1])
     # The CLI and SDK beside this server read it to reach the same store.
     location.record(settings.data_dir, settings.object_store_url, settings.obs_endpoint)
     typer.echo(f"trainjobs {settings.endpoint}  data: {settings.data_dir.resolve()}")
@@ -160,18 +180,11 @@ def serve(
         typer.echo(f"executor: ray at {settings.ray_address}")
     if settings.object_store_url:
         typer.echo(f"object store: {settings.object_store_url}  {settings.obs_endpoint}".rstrip())
+    typer.echo(f"object endpoint (S3): {settings.object_endpoint_url}")
     typer.echo(f"credentials: {(settings.data_dir / 'credentials.json').resolve()}")
     typer.echo(f"sandbox: {sandbox.describe(sandbox_policy(settings))}")
     logging.basicConfig(level=log_level.value.upper(), format=LOG_FORMAT, force=True)
-    # The service's own access log replaces uvicorn's (trainjobs.access).
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-    )
+    serving.serve(settings, object_socket)
 
 
 def _sandbox_problem(settings: Settings) -> str:

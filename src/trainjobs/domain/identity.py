@@ -198,7 +198,9 @@ def check_name(kind: str, name: str) -> str:
 # -- the bootstrap project and token ---------------------------------------------
 
 
-def bootstrap(db: Database, data_dir: Path, endpoint: str, job_quota: int) -> dict[str, str]:
+def bootstrap(
+    db: Database, data_dir: Path, endpoint: str, job_quota: int, obs_endpoint: str = ""
+) -> dict[str, str]:
     """Make sure the default project exists and ``credentials.json`` holds a working token.
 
     The token itself is only ever in that file (mode 0600); the store keeps its
@@ -225,6 +227,8 @@ def bootstrap(db: Database, data_dir: Path, endpoint: str, job_quota: int) -> di
             token = secrets.token_urlsafe(32)
             q.insert_token(conn, hash_token(token), project_id, now_ms())
     credentials = {"endpoint": endpoint, "project_id": project_id, "token": token}
+    if obs_endpoint:  # the object endpoint (D27)
+        credentials["obs_endpoint"] = obs_endpoint
     if credentials != existing:
         _write_private(path, json.dumps(credentials, indent=2) + "\n")
     return credentials

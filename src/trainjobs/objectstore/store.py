@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
+from fsspec.callbacks import Callback
 from fsspec.implementations.dirfs import DirFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
@@ -55,8 +56,12 @@ class Entry:
 
 
 class ObjectStore:
-    def __init__(self, fs: fsspec.AbstractFileSystem) -> None:
+    def __init__(self, fs: fsspec.AbstractFileSystem, creates_buckets: bool = False) -> None:
+        """``creates_buckets``: the top folders are real S3 buckets (an object endpoint),
+        made on first upload as a folder on disk would be."""
         self.fs = fs
+        self.creates_buckets = creates_buckets
+        self._known_buckets: set[str] = set()
 
     @classmethod
     def from_url(cls, url: str, endpoint: str = "", **options: Any) -> ObjectStore:
@@ -126,11 +131,21 @@ class ObjectStore:
         found = self.fs.find(base, detail=False)
         return [(f, f[len(base) :].lstrip("/")) for f in found if f != base]
 
-    def download(self, path: ObsPath, local: Path) -> int:
-        """Copy a file to ``local`` or a folder's contents into ``local``; return the file count."""
+    def size(self, path: ObsPath) -> int:
+        """The bytes of a file, or of every file under a folder."""
+        if self.is_file(path):
+            return int(self.fs.size(path.fs_path) or 0)
+        found = self.fs.find(path.fs_path.rstrip("/"), detail=True)
+        return sum(int(info.get("size") or 0) for info in found.values())
+
+    def download(self, path: ObsPath, local: Path, callback: Callback | None = None) -> int:
+        """Copy a file to ``local`` or a folder's contents into ``local``; return the file count.
+
+        ``callback`` hears of the bytes as they arrive (from a remote store)."""
+        extra = {"callback": callback} if callback is not None else {}
         if self.is_file(path):
             local.parent.mkdir(parents=True, exist_ok=True)
-            self.fs.get_file(path.fs_path, str(local))
+            self.fs.get_file(path.fs_path, str(local), **extra)
             return 1
         if not self.is_dir(path):
             raise ObjectNotFound(f"{path} does not exist in the object store")
@@ -139,13 +154,15 @@ class ObjectStore:
         for fs_path, rel in files:
             target = local / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.fs.get_file(fs_path, str(target))
+            self.fs.get_file(fs_path, str(target), **extra)
         return len(files)
 
-    def upload(self, local: Path, path: ObsPath) -> int:
-        """Copy a local file to ``path`` or a folder's contents under ``path``."""
+    def upload(self, local: Path, path: ObsPath, callback: Callback | None = None) -> int:
+        """Copy a local file to ``path`` or a folder's contents under ``path``.
+
+        ``callback`` hears of the bytes as they leave (to a remote store)."""
         if local.is_file():
-            self._put(local, path.fs_path)
+            self._put(local, path.fs_path, callback)
             return 1
         if not local.is_dir():
             raise FileNotFoundError(f"{local} does not exist")
@@ -154,7 +171,7 @@ class ObjectStore:
             for name in names:
                 source = Path(dirpath) / name
                 rel = source.relative_to(local).as_posix()
-                self._put(source, f"{path.fs_path}/{rel}")
+                self._put(source, f"{path.fs_path}/{rel}", callback)
                 count += 1
         return count
 
@@ -225,9 +242,15 @@ class ObjectStore:
             count += 1
         return count
 
-    def _put(self, source: Path, fs_path: str) -> None:
+    def _put(self, source: Path, fs_path: str, callback: Callback | None = None) -> None:
         self._makedirs(fs_path.rsplit("/", 1)[0])
-        self.fs.put_file(str(source), fs_path)
+        bucket = fs_path.split("/", 1)[0]
+        if self.creates_buckets and bucket not in self._known_buckets:
+            if not self.fs.exists(bucket):
+                self.fs.mkdir(bucket)
+            self._known_buckets.add(bucket)
+        extra = {"callback": callback} if callback is not None else {}
+        self.fs.put_file(str(source), fs_path, **extra)
 
     def ls(self, path: ObsPath) -> list[Entry]:
         if not self.exists(path):
@@ -258,7 +281,9 @@ class ObjectStore:
             (
                 Entry(path="/" + str(info["name"]).strip("/"), size=0, is_dir=True)
                 for info in listing
+                # Names with a leading "." are the store's own (uploads in progress).
                 if info.get("type") == "directory"
+                and not str(info["name"]).strip("/").rsplit("/", 1)[-1].startswith(".")
             ),
             key=lambda e: e.path,
         )

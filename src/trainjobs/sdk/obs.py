@@ -1,4 +1,6 @@
-"""``session.obs``: the legacy OBS helper, working directly on the service's object store.
+"""``session.obs``: the legacy OBS helper, on the service's object store: directly
+beside the server, through its S3-compatible endpoint anywhere else
+(``trainjobs.sdk.object_access``).
 
 Store paths may be written ``obs://bucket/dir/``, ``s3://bucket/dir/`` or
 ``/bucket/dir/``. A destination is always a folder: what is copied lands inside
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from trainjobs.objectstore import ObjectStore, ObsPath, parse_obs_path
@@ -23,19 +26,44 @@ PathLike = str | os.PathLike[str]
 
 
 class Obs:
-    def __init__(self, object_store_url: str, project_id: str, endpoint: str = "") -> None:
+    def __init__(
+        self,
+        object_store_url: str,
+        project_id: str,
+        endpoint: str = "",
+        opener: Callable[[], ObjectStore] | None = None,
+    ) -> None:
+        """The store at ``object_store_url`` (``endpoint``: an S3 back end's URL), or
+        whatever ``opener`` opens (the Session's choice of store)."""
         self.object_store_url = object_store_url
         self.project_id = project_id
         self.endpoint = endpoint  # an S3-compatible store's URL
+        self._opener = opener
         self._store: ObjectStore | None = None
 
     @property
     def store(self) -> ObjectStore:
         # Opened on first use, so a Session that never touches storage costs nothing.
         if self._store is None:
-            root = ObjectStore.from_url(self.object_store_url, endpoint=self.endpoint)
-            self._store = root.for_project(self.project_id)
+            if self._opener is not None:
+                self._store = self._opener()
+            else:
+                root = ObjectStore.from_url(self.object_store_url, endpoint=self.endpoint)
+                self._store = root.for_project(self.project_id)
         return self._store
+
+    def list(self, obs_dir: str) -> list[str]:
+        """The paths of a store folder's entries (folders end in '/'); a bucket's when
+        ``obs_dir`` names one."""
+        entries = self.store.ls(_store_path(obs_dir))
+        return [e.path + ("/" if e.is_dir else "") for e in entries]
+
+    def delete(self, obs_path: str) -> None:
+        """Remove an object, or a folder with everything under it."""
+        target = _store_path(obs_path)
+        if not self.store.exists(target):
+            raise InvalidArgument(OBJECT_NOT_FOUND, f"{obs_path} does not exist in the store")
+        self.store.rm(target)
 
     def upload_file(self, src_local_file: PathLike, dst_obs_dir: str) -> str:
         """Copy a local file into a store folder; return the object's path."""

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from trainjobs.sdk.client import DEFAULT_TIMEOUT_S, ApiClient
 from trainjobs.sdk.discovery import Credentials, discover
+from trainjobs.sdk.object_access import Access, open_store
 from trainjobs.sdk.obs import Obs
 from trainjobs.sdk.watch import DEFAULT_POLL_S
 
@@ -54,10 +55,25 @@ class Session:
         self.region_name = region_name or defaults.get("region_name") or DEFAULT_REGION
         self.poll_interval_s = poll_interval_s
         self.client = ApiClient(self.credentials, timeout_s=timeout_s)
+        store_url = defaults.get("obs_endpoint", "")
+        object_endpoint = ""
+        if store_url.lower().startswith(("http://", "https://")):
+            # An OBS-style endpoint URL: the server's object endpoint.
+            object_endpoint, store_url = store_url, ""
+        access = Access(
+            data_dir=self.credentials.data_dir,
+            project_id=self.credentials.project_id,
+            endpoint=self.credentials.endpoint,
+            token=self.credentials.token,
+            access_key=access_key or "",
+            secret_key=secret_key or "",
+            object_endpoint=object_endpoint,
+        )
         self.obs = Obs(
-            defaults.get("obs_endpoint") or self.credentials.object_store_url,
+            store_url or self.credentials.object_store_url,
             self.credentials.project_id,
             self.credentials.obs_endpoint,
+            opener=None if store_url else (lambda: open_store(access)),
         )
 
     @classmethod

@@ -99,6 +99,29 @@ tokens = sa.Table(
 # Pruning long-expired tokens walks this index.
 sa.Index("ix_tokens_expires_at", tokens.c.expires_at)
 
+# Short-lived keys for the object endpoint: issued for a token (expiring with it)
+# or for a run (until revoked when the run ends). Like access keys, the secret
+# is kept as issued: SigV4 derives its signing key from it.
+temporary_keys = sa.Table(
+    "temporary_keys",
+    metadata,
+    sa.Column("ak", sa.String(32), primary_key=True),
+    sa.Column("sk", sa.String(512), nullable=False),  # sealed (store/secretbox.py)
+    sa.Column(
+        "project_id",
+        sa.String(32),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, server_default="0"),  # 0: until revoked
+    # The token it was issued for: revoking the token revokes the key.
+    sa.Column("token_sha256", sa.String(64), nullable=True),
+    sa.Column("version_id", sa.BigInteger, nullable=True),  # the run it was issued for
+)
+sa.Index("ix_temporary_keys_version_id", temporary_keys.c.version_id)
+sa.Index("ix_temporary_keys_expires_at", temporary_keys.c.expires_at)
+
 jobs = sa.Table(
     "jobs",
     metadata,

@@ -64,6 +64,9 @@ while job_version_instance.get_job_info()["status"] == 9:  # 9: being killed
     time.sleep(0.2)
 
 versions = job_version_instance.get_job_version_info()
+downloaded = session.obs.download_file(
+    src_obs_file="obs://" + bucket + "/output/result.txt", dst_local_dir=local_dir + "/downloaded"
+)
 print(
     json.dumps(
         {
@@ -76,6 +79,7 @@ print(
             "statuses": [v["status"] for v in versions["versions"]],
             "job_desc": versions["job_desc"],
             "log_files": job_instance.get_job_log_file_list()["log_file_list"],
+            "downloaded": open(downloaded).read(),  # noqa: SIM115
         }
     )
 )

@@ -25,6 +25,7 @@ MODELARTS_SERVICE = ("modelarts", "modelarts")  # (type, name)
 # its URL carries the project, as that SDK expects.
 MODELARTS_V1_SERVICE = ("modelartsv1", "modelartsv1")
 IDENTITY_SERVICE = ("identity", "keystone")
+OBJECT_STORE_SERVICE = ("object-store", "obs")
 MEMBER_ROLE = {"id": "member", "name": "member"}
 
 
@@ -43,8 +44,11 @@ def domain_ref(name: str) -> dict[str, str]:
     return {"id": domain_id(name), "name": name}
 
 
-def catalog(base_url: str, region: str, project_id: str = "") -> list[dict[str, Any]]:
-    """This service (its base URL: v1 paths carry the project id) and its identity API."""
+def catalog(
+    base_url: str, region: str, project_id: str = "", object_url: str = ""
+) -> list[dict[str, Any]]:
+    """This service (its base URL: v1 paths carry the project id), its identity API and
+    its S3-compatible object endpoint."""
 
     def service(kind: tuple[str, str], url: str) -> dict[str, Any]:
         type_, name = kind
@@ -63,11 +67,17 @@ def catalog(base_url: str, region: str, project_id: str = "") -> list[dict[str, 
     entries = [service(MODELARTS_SERVICE, base_url), service(IDENTITY_SERVICE, f"{base_url}/v3")]
     if project_id:
         entries.append(service(MODELARTS_V1_SERVICE, f"{base_url}/v1/{project_id}"))
+    if object_url:
+        entries.append(service(OBJECT_STORE_SERVICE, object_url))
     return entries
 
 
 def token_body(
-    info: TokenInfo, base_url: str, region: str, with_catalog: bool = True
+    info: TokenInfo,
+    base_url: str,
+    region: str,
+    with_catalog: bool = True,
+    object_url: str = "",
 ) -> dict[str, Any]:
     domain = info.user.domain if info.user else DEFAULT_DOMAIN
     user = {
@@ -90,7 +100,7 @@ def token_body(
         "roles": [MEMBER_ROLE],
     }
     if with_catalog:
-        token["catalog"] = catalog(base_url, region, info.project.id)
+        token["catalog"] = catalog(base_url, region, info.project.id, object_url)
     return {"token": token}
 
 

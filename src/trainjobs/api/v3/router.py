@@ -40,6 +40,10 @@ def _region(request: Request) -> str:
     return str(request.app.state.services.settings.region)
 
 
+def _object_url(request: Request) -> str:
+    return str(request.app.state.services.settings.object_endpoint_url)
+
+
 @router.get("/v3")
 def version(request: Request) -> JSONResponse:
     return JSONResponse(bodies.version_document(_base_url(request)))
@@ -129,7 +133,9 @@ def issue_token(request: Request, body: AuthRequest) -> JSONResponse:
         raise
     throttle.succeeded(keys[1:])  # the user's count; the address keeps its own
     with_catalog = "nocatalog" not in request.query_params
-    payload = bodies.token_body(issued.info, _base_url(request), _region(request), with_catalog)
+    payload = bodies.token_body(
+        issued.info, _base_url(request), _region(request), with_catalog, _object_url(request)
+    )
     return _token_response(issued.token, payload, 201)
 
 
@@ -146,7 +152,9 @@ def validate_token(request: Request) -> JSONResponse:
     subject = request.headers.get(SUBJECT_TOKEN, "")
     info = identity_of(request).token_info(token_of(request), subject)
     with_catalog = "nocatalog" not in request.query_params
-    payload = bodies.token_body(info, _base_url(request), _region(request), with_catalog)
+    payload = bodies.token_body(
+        info, _base_url(request), _region(request), with_catalog, _object_url(request)
+    )
     return _token_response(subject, payload, 200)
 
 
