@@ -62,7 +62,9 @@ def test_bad_requests_for_a_key_are_refused(server: Server) -> None:
 
 
 def test_a_runs_key_works_until_revoked(server: Server, bucket: str) -> None:
-    keys = TemporaryKeys(Database(server.database_url))
+    keys = TemporaryKeys(
+        Database(server.database_url, secret_key_file=server.data_dir / "secret.key")
+    )
     version_id = 10**9 + int(uuid.uuid4().int % 10**6)
     ak, sk = keys.issue(server.project_id, version_id)
     s3 = boto_client(server, ak, sk)

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from trainjobs.cli import runs
 from trainjobs.cli.output import (
@@ -26,6 +25,7 @@ from trainjobs.cli.output import (
     print_json,
     print_result,
 )
+from trainjobs.cli.tables import Column, fitted
 from trainjobs.sdk.client import ApiClient
 
 app = typer.Typer(
@@ -178,15 +178,23 @@ def list_configs(
     if json:
         print_json(listed)
         return
-    table = Table("name", "engine", "created", "desc")
-    for c in listed.get("configs", []):
-        table.add_row(
+    # The name is the key; the description wraps, then the rest goes first.
+    columns = [
+        Column("name"),
+        Column("engine", drop=2),
+        Column("created", drop=3),
+        Column("desc", drop=1, wrap=True),
+    ]
+    rows = [
+        [
             escape(str(c["config_name"])),
             escape(str(c.get("engine_name", ""))),
             fmt_time(c.get("create_time")),
-            escape(str(c.get("config_desc", ""))[:40]),
-        )
-    console.print(table)
+            escape(str(c.get("config_desc", ""))),
+        ]
+        for c in listed.get("configs", [])
+    ]
+    console.print(fitted(console, columns, rows))
     console.print(f"{len(listed.get('configs', []))} of {listed.get('config_total_count', 0)}")
 
 
@@ -292,12 +300,13 @@ def list_algorithms(
     if json:
         print_json(listed)
         return
-    table = Table("id", "name", "parameters (* required)")
+    columns = [Column("id"), Column("name"), Column("parameters (* required)", drop=1, wrap=True)]
+    rows = []
     for m in listed.get("models", []):
         params = jsonlib.loads(m.get("parameter") or "[]")
         text = " ".join(
             f"{p['label']}{'*' if p.get('required') else '=' + str(p.get('value', ''))}"
             for p in params
         )
-        table.add_row(str(m["model_id"]), escape(str(m["model_name"])), escape(text))
-    console.print(table)
+        rows.append([str(m["model_id"]), escape(str(m["model_name"])), escape(text)])
+    console.print(fitted(console, columns, rows))

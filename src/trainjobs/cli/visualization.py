@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from trainjobs.cli.output import (
     EXIT_CODES_HELP,
@@ -26,6 +25,7 @@ from trainjobs.cli.output import (
     print_json,
     print_result,
 )
+from trainjobs.cli.tables import Column, fitted
 
 app = typer.Typer(
     help="TensorBoard visualization jobs: create, list, show, stop, restart, delete, open.",
@@ -92,14 +92,23 @@ def list_viz(
     if json:
         print_json(listed)
         return
-    table = Table("id", "name", "status", "duration", "created", "train_url")
-    for job in listed.get("jobs", []):
-        table.add_row(
+    columns = [
+        Column("id"),
+        Column("name"),
+        Column("status"),
+        Column("duration", drop=3),
+        Column("created", drop=4),
+        Column("train_url", drop=1, wrap=True),
+    ]
+    rows = [
+        [
             str(job["job_id"]), escape(job["job_name"]), fmt_status(job["status"]),
             fmt_duration(job.get("duration")), fmt_time(job.get("create_time")),
             escape(str(job.get("train_url", ""))),
-        )  # fmt: skip
-    console.print(table)
+        ]  # fmt: skip
+        for job in listed.get("jobs", [])
+    ]
+    console.print(fitted(console, columns, rows))
     console.print(f"{len(listed.get('jobs', []))} of {listed.get('job_total_count', 0)}")
 
 
