@@ -6,17 +6,18 @@ DATA_DIR ?= ./trainjobs-data
 
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres
 
-.PHONY: install install-test sandbox-tool serve test test-sqlite test-postgres test-ray lint bench clean
+# constraints.txt: refresh after changing dependencies (in a venv with every extra).
+.PHONY: constraints install install-test sandbox-tool serve test test-sqlite test-postgres test-ray lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install -q -e '.[examples]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[examples]'
 
 install-test: $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 
 # Runs are sandboxed with bubblewrap: installed here when root can, else named.
 sandbox-tool:
@@ -59,7 +60,7 @@ test-postgres: install-test
 # The Ray executor against a real Ray cluster in a loopback-only namespace (needs root).
 test-ray: install-test
 	@if [ "$$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then \
-	    $(BIN)/pip install -q -e '.[test,ray]' && VENV=$(abspath $(VENV)) tests/ray/run.sh; \
+	    $(BIN)/pip install -q -c constraints.txt -e '.[test,ray]' && VENV=$(abspath $(VENV)) tests/ray/run.sh; \
 	elif [ -n "$$TRAINJOBS_REQUIRE_ALL" ]; then \
 	    echo "error: the Ray run needs root, unshare and ip"; exit 1; \
 	else \
@@ -69,6 +70,11 @@ test-ray: install-test
 bench: install
 	$(BIN)/python bench/list_versions.py
 	$(BIN)/python bench/console_pages.py
+
+constraints: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,ray,examples]'
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --exclude-editable | sort -f; } > constraints.new
+	mv constraints.new constraints.txt
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache
