@@ -37,7 +37,8 @@ from pathlib import Path
 
 from trainjobs.executors import sandbox
 from trainjobs.executors.base import RunSpec, WorkerResources
-from trainjobs.executors.ray_record import GIB, STATE_FILE
+from trainjobs.executors.ray_placement import GIB
+from trainjobs.executors.ray_record import STATE_FILE
 from trainjobs.executors.ray_run import NAMESPACE, PLACEMENT_STRATEGY, RayRun
 
 __all__ = [

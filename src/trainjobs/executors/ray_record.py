@@ -1,5 +1,5 @@
 """What the Ray executor keeps of a run in its state folder, so a restarted server
-finds it again, and the resources of one worker's bundle."""
+finds it again, and the lines it adds to a worker's log."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trainjobs.executors.base import Bind, WorkerResources, WorkerSpec
+from trainjobs.executors.base import Bind, WorkerSpec
 
 STATE_FILE = "ray.json"
-GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -52,24 +51,6 @@ class RunRecord:
             )
             for w in self.workers
         ]
-
-
-def bundle_of(resources: WorkerResources) -> dict[str, float]:
-    bundle = {"CPU": float(max(1, resources.cores))}
-    if resources.memory_gib > 0:
-        bundle["memory"] = float(int(resources.memory_gib * GIB))
-    if resources.gpus > 0:
-        bundle["GPU"] = float(resources.gpus)
-    return bundle
-
-
-def describe(bundle: dict[str, float]) -> str:
-    parts = [f"{bundle['CPU']:g} CPU"]
-    if "memory" in bundle:
-        parts.append(f"{bundle['memory'] / GIB:g} GiB")
-    if "GPU" in bundle:
-        parts.append(f"{bundle['GPU']:g} GPU")
-    return ", ".join(parts)
 
 
 def note(path: Path, message: str) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 from trainjobs.executors import sandbox
 from trainjobs.executors.base import ProcessRef, RunOutcome, RunSpec, WorkerExit
 from trainjobs.executors.ray_actor import UNRECORDED_EXIT, WorkerActor, recorded_exit
-from trainjobs.executors.ray_record import GIB, RunRecord, bundle_of, describe, note
+from trainjobs.executors.ray_placement import bundle_of, describe, placed_envs, waiting_message
+from trainjobs.executors.ray_record import RunRecord, note
 from trainjobs.executors.sampler import SERIES
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,6 @@ ACTOR_CALL_TIMEOUT_S = 30.0
 ACTOR_THREADS = 8
 SAMPLE_TIMEOUT_S = 1.0
 LAUNCH_FAILED_EXIT = 127
-# Set by the runner from its own (local) admission; Ray assigns the actor its
-# GPUs and sets this variable itself, and the worker must see Ray's choice.
-RAY_OWNED_ENV = ("CUDA_VISIBLE_DEVICES",)
 
 
 class RayRun:
@@ -134,7 +132,7 @@ class RayRun:
                     return
                 if not waited_note and time.monotonic() - started > 1.0:
                     waited_note = True
-                    note(self._specs[0].log_path, self._waiting_message())
+                    note(self._specs[0].log_path, waiting_message(len(self._specs), self._bundle))
             if self._stopping.is_set():
                 return
             self._start_actors()
@@ -147,18 +145,6 @@ class RayRun:
                         self._codes.setdefault(rank, LAUNCH_FAILED_EXIT)
         finally:
             self._launched.set()
-
-    def _waiting_message(self) -> str:
-        import ray
-
-        free = ray.available_resources()
-        shown = {k: v for k, v in free.items() if k in ("CPU", "GPU", "memory")}
-        if "memory" in shown:
-            shown["memory"] = round(shown["memory"] / GIB, 2)
-        return (
-            f"waiting for Ray to place {len(self._specs)} worker(s) of "
-            f"{describe(self._bundle)}; free in the cluster now: {shown} (memory in GiB)"
-        )
 
     def _start_actors(self) -> None:
         import ray
@@ -188,7 +174,7 @@ class RayRun:
                 ).remote(str(self._state_dir), rank)
         actors = [self._actors[r] for r in range(len(self._specs))]
         places = ray.get([a.where.remote() for a in actors], timeout=ACTOR_START_TIMEOUT_S)
-        envs = self._placed_envs(places)
+        envs = placed_envs(self._specs, places)
         for rank, place in enumerate(places):
             note(
                 self._specs[rank].log_path,
@@ -215,26 +201,6 @@ class RayRun:
                 self._nodes[rank] = place["node_id"]
                 if got is not None:
                     self._refs[rank] = ProcessRef(int(got[0]), float(got[1]))
-
-    def _placed_envs(self, places: list[dict[str, Any]]) -> list[dict[str, str]]:
-        """The workers' environments with the rendezvous on the nodes Ray chose.
-
-        The runner names this machine as the rendezvous; on Ray that is rank 0's
-        node, with a port free there.
-        """
-        master = places[0]
-        hosts = ",".join(str(p["ip"]) for p in places)
-        envs = []
-        for spec in self._specs:
-            env = {k: v for k, v in spec.env.items() if k not in RAY_OWNED_ENV}
-            if "MASTER_ADDR" in env:
-                env["MASTER_ADDR"] = str(master["ip"])
-            if "MASTER_PORT" in env:
-                env["MASTER_PORT"] = str(master["port"])
-            if "VC_WORKER_HOSTS" in env:
-                env["VC_WORKER_HOSTS"] = hosts
-            envs.append(env)
-        return envs
 
     # -- the handle --------------------------------------------------------------
 
