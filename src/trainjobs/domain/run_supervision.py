@@ -1,0 +1,351 @@
+"""Supervision of the runs this server holds: one thread per version, from its
+grant to its final status.
+
+It is the only writer of a run's lifecycle: RUNNING with its start time, and
+the final status with its duration. Stop and delete requests reach it through
+``request_stop``; the status machine (a compare-and-set in the store) settles
+races between a stop and a run that ends on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from trainjobs import nofollow
+from trainjobs.domain import run_outputs
+from trainjobs.domain.clock import now_ms
+from trainjobs.domain.run_records import (
+    ActiveRun,
+    RunPaths,
+    RunVersion,
+    demand,
+    describe,
+    int_or_one,
+    log_file_name,
+    note,
+    version_name,
+)
+from trainjobs.domain.run_staging import RunKeys, Stager, StagingError
+from trainjobs.domain.scheduler import Cancelled, Grant, Scheduler
+from trainjobs.executors.base import Executor, RunHandle, SamplesRemotely, WaitsForPlacement
+from trainjobs.executors.sampler import Sampler, Series
+from trainjobs.objectstore import ObjectStore
+from trainjobs.statuses import Status
+from trainjobs.store import jobs as q
+from trainjobs.store.database import Database
+
+log = logging.getLogger(__name__)
+
+# A run its executor places at once starts RUNNING without a WAITING blip.
+PLACEMENT_QUIET_S = 1.0
+PLACEMENT_POLL_S = 1.0
+
+
+class Supervisor:
+    """The runs held here, each followed by a thread of its own."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: ObjectStore,
+        executor: Executor,
+        scheduler: Scheduler,
+        sampler: Sampler,
+        stager: Stager,
+        runs_dir: Path,
+        stop_grace_s: float,
+        sync_period_s: float,
+        run_keys: RunKeys | None,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.executor = executor
+        self.scheduler = scheduler
+        self.sampler = sampler
+        self.stager = stager
+        self.runs_dir = runs_dir
+        self.stop_grace_s = stop_grace_s
+        self.sync_period_s = sync_period_s
+        self.run_keys = run_keys
+        self._runs: dict[int, ActiveRun] = {}
+        self._lock = threading.Lock()
+
+    def paths(self, version_id: int) -> RunPaths:
+        return RunPaths(self.runs_dir / str(version_id))
+
+    def active(self) -> dict[int, ActiveRun]:
+        """The runs held here now, by version."""
+        with self._lock:
+            return dict(self._runs)
+
+    def get(self, version_id: int) -> ActiveRun | None:
+        with self._lock:
+            return self._runs.get(version_id)
+
+    def launch(self, version_id: int) -> None:
+        self._start_thread(ActiveRun(version_id), self._run)
+
+    def adopt(self, run: ActiveRun) -> None:
+        """Follow a run whose workers outlived the server that started them."""
+        self._start_thread(run, self._follow_adopted)
+
+    def _start_thread(self, run: ActiveRun, body: Callable[[ActiveRun], None]) -> None:
+        run.thread = threading.Thread(
+            target=self._supervise,
+            args=(run, body),
+            name=f"run-{run.version_id}",
+            daemon=True,
+        )
+        with self._lock:
+            self._runs[run.version_id] = run
+        run.thread.start()
+
+    def request_stop(self, version_id: int, deleted: bool = False) -> bool:
+        """Ask a run to end; False if no run of this version is alive here."""
+        with self._lock:
+            run = self._runs.get(version_id)
+        if run is None:
+            return False
+        self.scheduler.cancel(version_id)
+        with run.lock:
+            run.cancelled = True
+            run.deleted = run.deleted or deleted
+            handle = run.handle
+        if handle is not None:
+            threading.Thread(
+                target=handle.stop,
+                args=(self.stop_grace_s,),
+                name=f"stop-{version_id}",
+                daemon=True,
+            ).start()
+        return True
+
+    def _supervise(self, run: ActiveRun, body: Callable[[ActiveRun], None]) -> None:
+        try:
+            body(run)
+        except Exception:  # a bug must not leave a version active forever
+            log.exception("supervising version %s failed", run.version_id)
+            self._finish(run.version_id, Status.FAILED, 0, "internal error while supervising")
+        finally:
+            with self._lock:
+                self._runs.pop(run.version_id, None)
+            if self.run_keys is not None:
+                try:
+                    self.run_keys.revoke(run.version_id)
+                except Exception:  # the run is over either way; its key must not outlive it
+                    log.exception("revoking the access key of version %s failed", run.version_id)
+            if run.deleted:
+                shutil.rmtree(self.paths(run.version_id).root, ignore_errors=True)
+            else:
+                done = self.paths(run.version_id)
+                for folder in (done.code, done.data, done.scratch):
+                    shutil.rmtree(folder, ignore_errors=True)
+
+    def _load(self, version_id: int) -> tuple[RunVersion, str, list[Path]] | None:
+        """The version, its job's project and its log paths; None if it was deleted."""
+        with self.db.read() as conn:
+            row = q.get_version_by_id(conn, version_id)
+            job = q.get_job_by_id(conn, row.job_id) if row else None
+        if row is None or job is None:
+            return None
+        vname = version_name(row.number)
+        logs = self.paths(row.id).logs
+        log_paths = [
+            logs / log_file_name(job.job_name, vname, rank) for rank in range(row.worker_server_num)
+        ]
+        return RunVersion.from_row(row), str(job.project_id), log_paths
+
+    def _run(self, run: ActiveRun) -> None:
+        try:
+            loaded = self._load(run.version_id)
+            if loaded is None:
+                self.scheduler.leave(run.version_id)
+                return
+            row, project_id, log_paths = loaded
+            run.store = self.store.for_project(project_id)
+            paths = self.paths(row.id)
+            for p in log_paths:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(OSError):
+                    nofollow.append_text(paths.root, p, "")
+            wanted = demand(row)
+        except BaseException:
+            self.scheduler.leave(run.version_id)  # a place queued at a restart
+            raise
+
+        def on_wait() -> None:
+            try:
+                with self.db.write() as conn:
+                    q.transition(conn, row.id, Status.WAITING)
+            except q.IllegalTransition:
+                # Already WAITING (queued again after a restart or a takeover)
+                # keeps its place; anything else was cancelled or deleted.
+                with self.db.read() as conn:
+                    current = q.get_version_by_id(conn, row.id)
+                if current is None or current.status != Status.WAITING:
+                    self.scheduler.cancel(row.id)
+            note(log_paths[0], f"waiting for resources: {describe(wanted)}")
+
+        try:
+            grant = self.scheduler.acquire(row.id, row.pool_id, wanted, on_wait)
+        except Cancelled:
+            return
+        try:
+            self._start_granted(run, project_id, row, paths, log_paths, grant)
+        finally:
+            self.scheduler.release(row.id)
+
+    def _start_granted(
+        self,
+        run: ActiveRun,
+        project_id: str,
+        row: RunVersion,
+        paths: RunPaths,
+        log_paths: list[Path],
+        grant: Grant,
+    ) -> None:
+        if run.cancelled:
+            return
+        try:
+            inputs = self.stager.stage(project_id, row, paths, log_paths[0])
+            spec = self.stager.run_spec(row, paths, log_paths, grant, project_id)
+        except StagingError as exc:
+            note(log_paths[0], f"staging failed: {exc}")
+            self._finish(row.id, Status.FAILED, 0, f"staging failed: {exc}")
+            return
+
+        with run.lock:
+            if run.cancelled:
+                return
+            try:
+                handle = self.executor.start(spec)
+            except OSError as exc:
+                note(log_paths[0], f"could not start the run: {exc}")
+                self._finish(row.id, Status.FAILED, 0, f"could not start the run: {exc}")
+                return
+            run.handle = handle
+        if isinstance(handle, WaitsForPlacement):
+            self._wait_placed(row, handle)
+        start = now_ms()
+        try:
+            with self.db.write() as conn:
+                q.transition(conn, row.id, Status.RUNNING, start_time=start, **inputs)
+        except q.IllegalTransition:  # cancelled or deleted while it started
+            handle.stop(grace_s=0)
+            handle.wait()
+            return
+        self._follow(run, row, handle, start, log_paths, Series(self.sampler.period_s))
+
+    def _wait_placed(self, row: RunVersion, handle: WaitsForPlacement) -> None:
+        """WAITING while the executor's cluster places the workers (Ray pending).
+
+        Returns once they all started, or the start gave up, or a stop ended
+        the wait; the RUNNING transition that follows settles which it was.
+        """
+        if handle.placed(timeout=PLACEMENT_QUIET_S):
+            return
+        with self.db.write() as conn, contextlib.suppress(q.IllegalTransition):
+            q.transition(conn, row.id, Status.WAITING)
+        while not handle.placed(timeout=PLACEMENT_POLL_S):
+            pass
+
+    def _follow_adopted(self, run: ActiveRun) -> None:
+        loaded = self._load(run.version_id)
+        assert run.handle is not None
+        if loaded is None:
+            self.scheduler.release(run.version_id)
+            run.handle.stop(grace_s=0)
+            return
+        row, project_id, log_paths = loaded
+        run.store = self.store.for_project(project_id)
+        try:
+            self._follow_adopted_row(run, row, log_paths)
+        finally:
+            self.scheduler.release(row.id)  # reserved by recover()
+
+    def _follow_adopted_row(self, run: ActiveRun, row: RunVersion, log_paths: list[Path]) -> None:
+        assert run.handle is not None
+        try:
+            recorded = Series.from_wire(json.loads(row.system_metric_list), self.sampler.period_s)
+        except (ValueError, TypeError):
+            recorded = Series(self.sampler.period_s)
+        self._follow(run, row, run.handle, row.start_time, log_paths, recorded)
+
+    def _follow(
+        self,
+        run: ActiveRun,
+        row: RunVersion,
+        handle: RunHandle,
+        start: int,
+        log_paths: list[Path],
+        series: Series,
+    ) -> None:
+        """From a running run to its final status: metrics, publishing, the verdict."""
+        paths = self.paths(row.id)
+        run.output, run.log0 = paths.output, log_paths[0]
+        self.sampler.track(
+            str(row.id),
+            handle.processes,
+            int_or_one(row.core),
+            row.gpu_num,
+            skip_roots=True,
+            series=series,
+            memory_limit_gib=demand(row).memory_gib,
+            probe=handle.sample if isinstance(handle, SamplesRemotely) else None,
+        )
+
+        # Long runs publish what they have so far, so outputs and logs can be
+        # read (and survive) before the run ends.
+        while (outcome := handle.wait(timeout=self.sync_period_s)) is None:
+            run_outputs.publish(run, row, paths, log_paths)
+        duration = max(0, now_ms() - start)
+        self.sampler.untrack(str(row.id))
+        if run.deleted:
+            return
+        metrics: dict[str, Any] = {
+            "system_metric_list": json.dumps(series.to_wire(), separators=(",", ":"))
+        }
+        reason = outcome.reason
+        if run.over_memory:
+            reason = run.over_memory
+            note(log_paths[0], f"failed: {reason}")
+        elif outcome.stopped:
+            note(log_paths[0], "stopped on request")
+        elif reason:
+            note(log_paths[0], f"failed: {reason}")
+        model = run_outputs.model_metrics(run, force=True)
+        if model is not None:
+            metrics["model_metric_list"] = model
+        publish_error = run_outputs.publish(run, row, paths, log_paths)
+        if publish_error and not reason:
+            reason = publish_error
+        if outcome.stopped and not run.over_memory:
+            final = Status.KILLED
+        elif reason:
+            final = Status.FAILED
+        else:
+            final = Status.COMPLETED
+        self._finish(row.id, final, duration, reason, **metrics)
+
+    def _finish(
+        self, version_id: int, status: Status, duration: int, reason: str, **fields: Any
+    ) -> None:
+        try:
+            with self.db.write() as conn:
+                q.transition(
+                    conn,
+                    version_id,
+                    status,
+                    duration=duration,
+                    failure_reason=reason[:1024],
+                    **fields,
+                )
+        except q.IllegalTransition:
+            pass  # cancelled or deleted meanwhile: that status stands
