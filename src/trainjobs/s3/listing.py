@@ -15,12 +15,13 @@ from typing import Any
 
 import fsspec
 
+from trainjobs.objectstore.store import FOLDER_MARKER
 from trainjobs.s3 import errors
 
 # The marker file that keeps an empty bucket on S3; inside a folder it is the
 # folder's own key (``a/b/`` is stored as ``a/b/.trainjobs-bucket``), so a folder
 # made on purpose is an object, as on S3, while one that only holds keys is not.
-MARKER = ".trainjobs-bucket"
+MARKER = FOLDER_MARKER
 HIDDEN = frozenset({MARKER})
 
 
