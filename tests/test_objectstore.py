@@ -160,3 +160,22 @@ def test_obs_cli_with_no_server_here_and_none_to_reach_writes_nothing(tmp_path: 
     assert result.returncode == 3, result.stdout
     assert "TRAINJOBS_ENDPOINT" in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
+
+
+def test_folder_markers_keep_empty_folders_and_are_no_files_of_the_user(tmp_path: Path) -> None:
+    store = ObjectStore.from_url(str(tmp_path / "obs"))
+    (tmp_path / "obs/b/data/empty").mkdir(parents=True)
+    (tmp_path / "obs/b/data/empty/.trainjobs-bucket").write_bytes(b"")
+    (tmp_path / "obs/b/data/f.txt").write_text("x")
+    (tmp_path / "obs/b/data/.trainjobs-bucket").write_bytes(b"")
+    data = parse_obs_path("/b/data")
+    assert [e.path for e in store.ls(data)] == ["/b/data/empty", "/b/data/f.txt"]
+    assert [e.path for e in store.ls(parse_obs_path("/b/data/empty"))] == []
+    out = tmp_path / "out"
+    assert store.download(data, out) == 1
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["empty", "f.txt"]
+    assert store.copy(data, parse_obs_path("/b/copy")) == 1
+    assert (tmp_path / "obs/b/copy/empty/.trainjobs-bucket").is_file()
+    pulled = tmp_path / "pulled"
+    assert store.pull(data, pulled, {}) == 1
+    assert sorted(str(p.relative_to(pulled)) for p in pulled.rglob("*")) == ["f.txt"]

@@ -168,3 +168,36 @@ def test_presigned_get_works_and_expires(s3: Any, bucket: str) -> None:
     tampered = httpx.get(url.replace("shared.txt", "other.txt"))
     assert tampered.status_code == 403
     assert "<Code>SignatureDoesNotMatch</Code>" in tampered.text
+
+
+def test_folder_keys_are_objects_of_their_own_as_on_s3(
+    server: Server, s3: Any, bucket: str
+) -> None:
+    s3.put_object(Bucket=bucket, Key="made/", Body=b"")
+    s3.put_object(Bucket=bucket, Key="held/f.txt", Body=b"x")
+    made = s3.head_object(Bucket=bucket, Key="made/")
+    assert made["ContentLength"] == 0
+    assert s3.get_object(Bucket=bucket, Key="made/")["Body"].read() == b""
+    # A folder that only holds keys is no object, and a file holds no keys.
+    for absent in ("held/", "held/f.txt/", "held/f.txt/f.txt", "held"):
+        with pytest.raises(ClientError) as missing:
+            s3.head_object(Bucket=bucket, Key=absent)
+        assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="held/f.txt/")["KeyCount"] == 0
+    listed = s3.list_objects_v2(Bucket=bucket)
+    assert [o["Key"] for o in listed["Contents"]] == ["held/f.txt", "made/"]
+    under = s3.list_objects_v2(Bucket=bucket, Prefix="made/", Delimiter="/")
+    assert [o["Key"] for o in under["Contents"]] == ["made/"]
+    s3.put_object(Bucket=bucket, Key="made/inner", Body=b"y")
+    s3.delete_object(Bucket=bucket, Key="made/inner")
+    s3.copy_object(Bucket=bucket, Key="copied/", CopySource={"Bucket": bucket, "Key": "made/"})
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["copied/", "held/f.txt", "made/"]
+    with pytest.raises(ClientError) as marker:
+        s3.put_object(Bucket=bucket, Key="made/.trainjobs-bucket", Body=b"")
+    assert code_of(marker.value) == "InvalidArgument"
+    for key in ("made/", "copied/", "held/f.txt"):
+        s3.delete_object(Bucket=bucket, Key=key)
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    # Nothing is left on disk: the emptied folders went with their keys.
+    assert {p.name for p in (server.obs_dir / bucket).iterdir()} <= {".trainjobs-bucket"}

@@ -30,6 +30,10 @@ from trainjobs.objectstore.paths import ObsPath
 PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
 # What sync() remembers of an entry it does not upload (a link, a FIFO).
 LEFT_OUT = (-1, -1)
+# An empty file that keeps an empty bucket or folder in a store whose folders exist
+# only while a key lies under them; the object endpoint serves it as the folder's
+# own key. It is no file of the user's: never listed, downloaded or pulled.
+FOLDER_MARKER = ".trainjobs-bucket"
 COPY_CHUNK = 1 << 20
 S3_SCHEMES = ("s3", "s3a", "obs")  # OBS speaks the S3 protocol
 # Huawei's tools name the same credentials differently (s3fs argument -> variable).
@@ -125,11 +129,16 @@ class ObjectStore:
     def is_file(self, path: ObsPath) -> bool:
         return bool(self.fs.isfile(path.fs_path))
 
-    def _files_under(self, path: ObsPath) -> list[tuple[str, str]]:
-        """(fs path, path relative to ``path``) of every file under a folder."""
+    def _files_under(self, path: ObsPath, markers: bool = False) -> list[tuple[str, str]]:
+        """(fs path, path relative to ``path``) of every file under a folder; folder
+        markers only with ``markers``."""
         base = path.fs_path.rstrip("/")
         found = self.fs.find(base, detail=False)
-        return [(f, f[len(base) :].lstrip("/")) for f in found if f != base]
+        return [
+            (f, f[len(base) :].lstrip("/"))
+            for f in found
+            if f != base and (markers or not is_marker(f))
+        ]
 
     def size(self, path: ObsPath) -> int:
         """The bytes of a file, or of every file under a folder."""
@@ -150,12 +159,15 @@ class ObjectStore:
         if not self.is_dir(path):
             raise ObjectNotFound(f"{path} does not exist in the object store")
         local.mkdir(parents=True, exist_ok=True)
-        files = self._files_under(path)
+        files = self._files_under(path, markers=True)
+        count = 0
         for fs_path, rel in files:
             target = local / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.fs.get_file(fs_path, str(target), **extra)
-        return len(files)
+            if not is_marker(rel):  # a marker stands for its (maybe empty) folder
+                self.fs.get_file(fs_path, str(target), **extra)
+                count += 1
+        return count
 
     def upload(self, local: Path, path: ObsPath, callback: Callback | None = None) -> int:
         """Copy a local file to ``path`` or a folder's contents under ``path``.
@@ -231,6 +243,8 @@ class ObjectStore:
             rel = fs_path[len(base) :].lstrip("/")
             if not rel or info.get("type") == "directory" or ".." in rel.split("/"):
                 continue
+            if is_marker(rel):
+                continue
             mtime = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
             stamp = (int(info.get("size") or 0), hash(str(mtime)))
             if state.get(rel) == stamp:
@@ -258,6 +272,8 @@ class ObjectStore:
         entries = []
         for info in self.fs.ls(path.fs_path, detail=True):
             name = str(info["name"]).rstrip("/")
+            if is_marker(name):
+                continue
             entries.append(
                 Entry(
                     path="/" + name,
@@ -296,12 +312,16 @@ class ObjectStore:
             return 1
         if not self.is_dir(src):
             raise ObjectNotFound(f"{src} does not exist in the object store")
-        files = self._files_under(src)
+        files = self._files_under(src, markers=True)  # empty folders are copied too
         for fs_path, rel in files:
             target = f"{dst.fs_path}/{rel}"
             self._makedirs(target.rsplit("/", 1)[0])
             self.fs.cp_file(fs_path, target)
-        return len(files)
+        return sum(not is_marker(rel) for _, rel in files)
+
+
+def is_marker(path: str) -> bool:
+    return path.rstrip("/").rsplit("/", 1)[-1] == FOLDER_MARKER
 
 
 def adopt_unowned_buckets(root: ObjectStore, project_id: str) -> list[str]:

@@ -15,9 +15,14 @@ from typing import Any
 
 import fsspec
 
+from trainjobs.objectstore.store import FOLDER_MARKER
 from trainjobs.s3 import errors
 
-HIDDEN = frozenset({".trainjobs-bucket"})  # the marker that keeps an empty bucket on S3
+# The marker file that keeps an empty bucket on S3; inside a folder it is the
+# folder's own key (``a/b/`` is stored as ``a/b/.trainjobs-bucket``), so a folder
+# made on purpose is an object, as on S3, while one that only holds keys is not.
+MARKER = FOLDER_MARKER
+HIDDEN = frozenset({MARKER})
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ def _children(fs: fsspec.AbstractFileSystem, path: str) -> list[tuple[str, bool,
         listing = fs.ls(path, detail=True)
     except (FileNotFoundError, NotADirectoryError):
         return []
+    # ``ls`` of a file answers the file itself: it holds no keys.
+    if len(listing) == 1 and str(listing[0]["name"]).rstrip("/") == path.rstrip("/"):
+        return []
     out = []
     for info in listing:
         name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
@@ -51,6 +59,14 @@ def _children(fs: fsspec.AbstractFileSystem, path: str) -> list[tuple[str, bool,
         out.append((name, info.get("type") == "directory", info))
     out.sort(key=lambda c: _order(c[0] + "/" if c[1] else c[0]))
     return out
+
+
+EMPTY_ETAG = '"d41d8cd98f00b204e9800998ecf8427e"'  # the MD5 of no bytes, as S3 gives
+
+
+def folder_info(marker: dict[str, Any]) -> dict[str, Any]:
+    """A folder key's metadata, from its marker file's."""
+    return {**marker, "size": 0, "ETag": EMPTY_ETAG}
 
 
 def walk(
@@ -81,8 +97,14 @@ def _walk(
     delimiter: str,
 ) -> Iterator[tuple[str, bool, dict[str, Any]]]:
     path = f"{bucket}/{folder}".rstrip("/")
-    for name, is_dir, info in _children(fs, path):
-        if not folder and name in HIDDEN:
+    children = _children(fs, path)
+    for name, is_dir, info in children:
+        # The folder's own key sorts before every key under it.
+        own = name == MARKER and not is_dir and folder
+        if own and folder.startswith(prefix) and _order(folder) > _order(after):
+            yield folder, False, folder_info(info)
+    for name, is_dir, info in children:
+        if name == MARKER:
             continue
         key = folder + name
         if is_dir:

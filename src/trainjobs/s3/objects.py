@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trainjobs.objectstore.store import ObjectStore
 from trainjobs.s3 import errors
-from trainjobs.s3.listing import HIDDEN
+from trainjobs.s3.listing import HIDDEN, MARKER, folder_info
 
 STAGING = ".uploads"
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -46,11 +46,12 @@ def check_key(key: str) -> str:
         or "//" in key
         or any(p in (".", "..") for p in parts)
         or _BAD_KEY_CHARS.search(key)
+        or parts[-1] == MARKER
         or any("\ud800" <= ch <= "\udfff" for ch in key)
     ):
         raise errors.InvalidArgument(
             "this object key cannot be stored here: keys may not start with '/', hold an empty, "
-            "'.' or '..' segment, a backslash or a control character",
+            f"'.' or '..' segment, a backslash or a control character, or end in {MARKER!r}",
             key,
         )
     return key
@@ -130,7 +131,7 @@ class Namespace:
             self.fs.makedirs(bucket, exist_ok=True)
         else:
             # Elsewhere a folder exists only while a key lies under it.
-            self.fs.pipe_file(f"{bucket}/{next(iter(HIDDEN))}", b"")
+            self.fs.pipe_file(f"{bucket}/{MARKER}", b"")
 
     def delete_bucket(self, bucket: str) -> None:
         self.require_bucket(bucket)
@@ -141,18 +142,24 @@ class Namespace:
 
     # -- objects ----------------------------------------------------------------
 
+    @staticmethod
+    def _path(bucket: str, key: str) -> str:
+        """Where a key's bytes lie: a folder key's in its marker file."""
+        return f"{bucket}/{key}{MARKER}" if key.endswith("/") else f"{bucket}/{key}"
+
     def head(self, bucket: str, key: str) -> dict[str, Any]:
         self.require_bucket(bucket)
-        info = self._info(f"{bucket}/{check_key(key)}") if not key.endswith("/") else None
-        # A link in the store (none is made through it) is never followed out of it.
+        info = self._info(self._path(bucket, check_key(key)))
+        # A folder that only holds keys is no object (S3 answers 404 for it), and a
+        # link in the store (none is made through it) is never followed out of it.
         if info is None or info.get("type") == "directory" or info.get("islink"):
             raise errors.NoSuchKey("the specified key does not exist", f"{bucket}/{key}")
-        return info
+        return folder_info(info) if key.endswith("/") else info
 
     def open_read(self, bucket: str, key: str) -> IO[bytes]:
         try:
-            handle: IO[bytes] = self.fs.open(f"{bucket}/{key}", "rb")
-        except (FileNotFoundError, IsADirectoryError) as exc:
+            handle: IO[bytes] = self.fs.open(self._path(bucket, key), "rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise errors.NoSuchKey("the specified key does not exist", f"{bucket}/{key}") from exc
         return handle
 
@@ -173,14 +180,10 @@ class Namespace:
     def delete(self, bucket: str, key: str) -> None:
         """Remove an object; a missing one is no error (as in S3)."""
         check_key(key)
-        path = f"{bucket}/{key}".rstrip("/")
+        path = self._path(bucket, key)
         info = self._info(path)
-        if info is None:
-            return
-        if info.get("type") == "directory":
-            if key.endswith("/") and self.local and not self.fs.ls(path):
-                self.fs.rmdir(path)
-            return
+        if info is None or info.get("type") == "directory":
+            return  # a folder that only holds keys is no object to delete
         self.fs.rm_file(path)
         self._prune(bucket, key)
 
@@ -234,19 +237,31 @@ class Namespace:
 
     def make_folder(self, bucket: str, key: str) -> None:
         """A key ending in '/' with no body: a folder (as OBS consoles make them)."""
-        if self.local:
-            self.fs.makedirs(f"{bucket}/{key}".rstrip("/"), exist_ok=True)
-        else:
-            self.fs.pipe_file(f"{bucket}/{key.rstrip('/')}/{next(iter(HIDDEN))}", b"")
+        try:
+            if self.local:
+                self.fs.makedirs(f"{bucket}/{key}".rstrip("/"), exist_ok=True)
+            self.fs.pipe_file(self._path(bucket, key), b"")
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise errors.InvalidArgument(
+                "this folder cannot be made here: a key before one of its '/' is an object",
+                f"{bucket}/{key}",
+            ) from exc
 
     def discard(self, staged: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(staged, recursive=True)
 
     def copy(self, src_bucket: str, src_key: str, bucket: str, key: str) -> dict[str, Any]:
-        self.head(src_bucket, src_key)
+        source = self.head(src_bucket, src_key)
+        if key.endswith("/"):
+            if source.get("size"):
+                raise errors.InvalidArgument(
+                    "a key ending in '/' is a folder and holds no data", key
+                )
+            self.make_folder(bucket, key)
+            return self.head(bucket, key)
         staged = self.new_staged()
-        self.fs.cp_file(f"{src_bucket}/{src_key}", staged)
+        self.fs.cp_file(self._path(src_bucket, src_key), staged)
         return self.place(staged, bucket, key)
 
     # -- multipart uploads --------------------------------------------------------
