@@ -101,12 +101,12 @@ class Stager:
             folder.mkdir(parents=True, exist_ok=True)
         if row.code_digest:  # a re-run, or a restart: exactly the code recorded
             try:
-                count = snapshots.restore(store, row.code_digest, paths.code)
+                count = snapshots.restore(store, row.code_digest, _code_dir(paths, row))
             except snapshots.SnapshotError as exc:
                 raise StagingError(str(exc)) from exc
             note(log0, f"staged {count} code file(s) from the snapshot {row.code_digest}")
         elif row.app_url:
-            target = paths.code / _code_folder_name(row.app_url)
+            target = _code_dir(paths, row)
             count = self._download(store, row.app_url, target, "code folder")
             note(log0, f"staged {count} code file(s) from {row.app_url}")
         elif row.model_id:
@@ -116,7 +116,9 @@ class Stager:
         for url in urls:
             count = self._download(store, url, paths.data, "data folder")
             note(log0, f"staged {count} data file(s) from {url}")
-        captured = snapshots.capture(store, paths.code, urls, paths.data)
+        # The digest covers the code folder itself, not where it is staged: the
+        # same code under another folder name is the same code.
+        captured = snapshots.capture(store, _code_dir(paths, row), urls, paths.data)
         note(log0, captured.keep_error or f"code digest {captured.code_digest}")
         # Recorded with the RUNNING transition: one write less on the way to the run.
         return {
@@ -182,7 +184,7 @@ class Stager:
             "TRAINJOBS_DATA_URL": str(paths.data),
             "TRAINJOBS_TRAIN_URL": str(paths.output),
         }
-        code = paths.code / _code_folder_name(row.app_url) if row.app_url else paths.code
+        code = _code_dir(paths, row)
         cwd = paths.code
         if row.user_command:
             note(log_paths[0], NO_CONTAINER_NOTE)
@@ -250,6 +252,12 @@ class Stager:
         return RunSpec(
             run_id=str(row.id), workers=workers, state_dir=paths.workers, resources=resources
         )
+
+
+def _code_dir(paths: RunPaths, row: RunVersion) -> Path:
+    """Where the version's own code lies: ``user-job-dir/<code folder's name>`` for
+    an ``app_url``, ``user-job-dir`` itself for a built-in algorithm's."""
+    return paths.code / _code_folder_name(row.app_url) if row.app_url else paths.code
 
 
 def _code_folder_name(app_url: str) -> str:
