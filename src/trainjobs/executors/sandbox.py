@@ -217,6 +217,12 @@ def bwrap_command(policy: Policy, worker: WorkerSpec, argv: Sequence[str]) -> li
     args += ["--new-session"]  # no terminal tricks (TIOCSTI) into the server's session
     system = _system_binds(argv[0] if argv else sys.executable)
     made: set[str] = set()
+    # The private /cache and /tmp first: a system folder that lies under /tmp (a
+    # checkout and its venv there) is bound on top of them, not hidden by them.
+    scratch = scratch_dirs(worker)
+    if scratch is not None:
+        args += ["--bind", str(scratch[0]), "/cache", "--bind", str(scratch[1]), "/tmp"]
+        made.update(("/cache", "/tmp"))
     for source, dest in system:
         args += _mount("--ro-bind", source, dest, made)
     for link in MERGED_USR_LINKS:
@@ -231,9 +237,6 @@ def bwrap_command(policy: Policy, worker: WorkerSpec, argv: Sequence[str]) -> li
     for hidden in policy.hidden:
         if any(_within(hidden, source) for source, _ in system):
             args += ["--tmpfs", hidden]
-    scratch = scratch_dirs(worker)
-    if scratch is not None:
-        args += ["--bind", str(scratch[0]), "/cache", "--bind", str(scratch[1]), "/tmp"]
     for bind in worker.binds:
         flag = "--ro-bind" if bind.read_only else "--bind"
         args += _mount(flag, str(bind.source), str(bind.dest), made)
