@@ -267,7 +267,11 @@ def test_environment_holds_none_of_the_servers_secrets(sandboxed: Server) -> Non
     env = json.loads(line[4:])
     for secret in (SERVER_SECRET, OBS_SECRET, sandboxed.database_url):
         assert secret not in line
-    assert not any(k.startswith("AWS_") or k.startswith("OBS_") for k in env)
+    assert not any(k.startswith("OBS_") for k in env)
+    # The only AWS_ names are the run's own temporary key for the object endpoint.
+    assert {k for k in env if k.startswith("AWS_")} <= {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    if "AWS_SECRET_ACCESS_KEY" in env:
+        assert env["AWS_SECRET_ACCESS_KEY"] == env["SECRET_ACCESS_KEY"] != SERVER_SECRET
     assert "TRAINJOBS_DATABASE_URL" not in env
     # The run contract and the operator's explicit pass-through are there.
     assert env["TJ_OPERATOR_SETTING"] == "handed-through"
