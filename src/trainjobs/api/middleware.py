@@ -34,7 +34,8 @@ async def _send_json(send: Send, status: int, content: Mapping[str, object]) -> 
 
 def _speaks_keystone(scope: Scope) -> bool:
     path: str = scope.get("path", "")
-    return path == "/v3" or path.startswith("/v3/")
+    # Keystone's API, and Huawei IAM's /v3.0 beside it (temporary credentials).
+    return path in ("/v3", "/v3.0") or path.startswith(("/v3/", "/v3.0/"))
 
 
 async def _send_error(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
