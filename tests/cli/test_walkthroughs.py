@@ -49,7 +49,9 @@ def accuracies(text: str) -> list[float]:
 
 
 @pytest.mark.timeout(WALK_DEADLINE_S + 60)
-def test_cli_walkthrough(server: Server, tmp_path: Path) -> None:
+def test_cli_walkthrough(fresh_server: Server, tmp_path: Path) -> None:
+    # A server of its own: the walkthrough lists the project as a new user sees it.
+    server = fresh_server
     bucket = f"walk-{uuid.uuid4().hex[:8]}"
     done = walk(["bash", str(EXAMPLES / "walkthrough_cli.sh"), bucket], user_env(server), tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from conftest import Server, unique_name
 from trainjobs.domain.clock import now_ms
@@ -94,3 +96,13 @@ def csrf_of_page(client: httpx.Client, path: str = "/console/jobs") -> str:
     found = re.search(r'data-csrf="([^"]+)"', page.text)
     assert found
     return found.group(1)
+
+
+@pytest.fixture(scope="package")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The console's own service: its pages list everything of the project, so what
+    other suites leave in the session-wide server must not show in them."""
+    srv = Server(tmp_path_factory.mktemp("console") / "data").start()
+    yield srv
+    srv.stop()
+    srv.drop()
