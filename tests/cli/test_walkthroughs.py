@@ -66,7 +66,8 @@ def test_cli_walkthrough(fresh_server: Server, tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(WALK_DEADLINE_S + 60)
-def test_sdk_walkthrough(server: Server, tmp_path: Path) -> None:
+def test_sdk_walkthrough(fresh_server: Server, tmp_path: Path) -> None:
+    server = fresh_server  # as for the CLI's: the project as a new user sees it
     bucket = f"walk-{uuid.uuid4().hex[:8]}"
     done = walk(
         [sys.executable, str(EXAMPLES / "walkthrough_sdk.py"), bucket], user_env(server), tmp_path
