@@ -101,8 +101,8 @@ class JobService:
                     )
         except IntegrityError as exc:  # a concurrent create took the name first
             raise errors.DuplicateJobName(f"Job name:{job_name} is existed") from exc
-        if version_id:
-            self.runner.launch(version_id)
+        if version_id and resolved is not None:
+            self.runner.launch(version_id, resolved.pool.pool_id)
         return Created(
             job_id=job_id,
             job_name=job_name,
@@ -300,7 +300,7 @@ class JobService:
                 resource_id=job.resource_id,
                 code_digest=code_digest,
             )
-        self.runner.launch(version_id)
+        self.runner.launch(version_id, resolved.pool.pool_id)
         return Created(
             job_id=job_id,
             job_name=job.job_name,

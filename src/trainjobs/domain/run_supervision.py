@@ -89,7 +89,11 @@ class Supervisor:
         with self._lock:
             return self._runs.get(version_id)
 
-    def launch(self, version_id: int) -> None:
+    def launch(self, version_id: int, pool_id: str | None = None) -> None:
+        if pool_id is not None:
+            # Its place in the queue now, in the order versions are created, not
+            # in the order their threads happen to reach the scheduler.
+            self.scheduler.enqueue(version_id, pool_id)
         self._start_thread(ActiveRun(version_id), self._run)
 
     def adopt(self, run: ActiveRun) -> None:

@@ -130,8 +130,9 @@ class Runner:
 
     # -- requests from the service ---------------------------------------------
 
-    def launch(self, version_id: int) -> None:
-        self.supervisor.launch(version_id)
+    def launch(self, version_id: int, pool_id: str | None = None) -> None:
+        """Run a new version; with its pool, its place in that pool's queue is taken at once."""
+        self.supervisor.launch(version_id, pool_id)
 
     def request_stop(self, version_id: int, deleted: bool = False) -> bool:
         """Ask a run to end; False if no run of this version is alive here."""
