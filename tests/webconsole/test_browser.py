@@ -31,6 +31,7 @@ if not HAVE_CHROMIUM and not os.environ.get("TRAINJOBS_REQUIRE_ALL"):
     )
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
@@ -87,7 +88,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
 
 
 def wait(driver: WebDriver, what: Callable[[WebDriver], Any], timeout: float = 60) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(what)
+    # Live parts of a page are replaced as they update: an element found a moment
+    # ago may be gone, which only means looking again.
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(what)
 
 
 def shot(driver: WebDriver, name: str) -> Path:
