@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
@@ -75,4 +75,16 @@ def serve(settings: Settings, object_socket: socket.socket) -> None:
             objects.should_exit = True
             await endpoint
 
-    asyncio.run(both())
+    # uvloop where it is installed (uvicorn[standard] brings it): its transports
+    # write large bodies without the copies the standard loop makes, which is most
+    # of what a large GET costs.
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(both())
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
