@@ -42,19 +42,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from _common import Server
+from _spawn import Timings, bare_launch, p50, sandboxed_launch
 
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 
@@ -86,73 +84,6 @@ gpu_num = 0
 gpu_type = ""
 max_num = 1
 """
-
-
-@dataclass
-class Timings:
-    name: str
-    seconds: list[float]
-
-    def row(self) -> str:
-        ms = sorted(s * 1000 for s in self.seconds)
-        if not ms:
-            return f"{self.name:<38} (no samples)"
-        return (
-            f"{self.name:<38} n={len(ms):<4} p50={_pct(ms, 50):8.1f} ms  "
-            f"p90={_pct(ms, 90):8.1f} ms  min={ms[0]:8.1f} ms  max={ms[-1]:8.1f} ms"
-        )
-
-    def summary(self) -> dict[str, float | int]:
-        ms = sorted(s * 1000 for s in self.seconds)
-        return {"n": len(ms), "p50_ms": _pct(ms, 50), "p90_ms": _pct(ms, 90)} if ms else {"n": 0}
-
-
-def _p50(timings: Timings) -> float:
-    return _pct(sorted(s * 1000 for s in timings.seconds), 50)
-
-
-def _pct(sorted_ms: list[float], pct: int) -> float:
-    if len(sorted_ms) == 1:
-        return sorted_ms[0]
-    return statistics.quantiles(sorted_ms, n=100, method="inclusive")[pct - 1]
-
-
-def bare_launch(runs: int) -> Timings:
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
-        seconds.append(time.perf_counter() - started)
-    return Timings("bare subprocess.run(python -c pass)", seconds)
-
-
-def sandboxed_launch(runs: int) -> Timings:
-    """The same bare launch inside the sandbox a run's worker gets (its binds, its user)."""
-    from trainjobs.executors import sandbox
-    from trainjobs.executors.base import Bind, WorkerSpec
-
-    policy = sandbox.Policy(enabled=True)
-    seconds = []
-    with tempfile.TemporaryDirectory(prefix="tj-sandbox-") as tmp:
-        run = Path(tmp) / "runs" / "1"
-        folders = [run / name for name in ("code", "data", "output")]
-        for folder in folders:
-            folder.mkdir(parents=True)
-        worker = WorkerSpec(
-            argv=[sys.executable, "-c", "pass"],
-            cwd=folders[0],
-            log_path=run / "log",
-            binds=tuple(Bind(f, f, own=True) for f in folders),
-            scratch=run / "scratch" / "0",
-        )
-        for _ in range(runs):
-            started = time.perf_counter()
-            # What the executor does per worker: prepare the folders, build the line, run it.
-            sandbox.prepare(policy, worker)
-            command = sandbox.bwrap_command(policy, worker, worker.argv)
-            subprocess.run(command, check=True, env=sandbox.environment({}, policy))
-            seconds.append(time.perf_counter() - started)
-    return Timings("sandboxed (bwrap) python -c pass", seconds)
 
 
 @contextmanager
@@ -267,9 +198,32 @@ def _stop_lag(client: httpx.Client, v1: str, job_id: int, data: Path) -> float:
     return seen - exit_file.stat().st_mtime
 
 
-def measure_service(
-    name: str, env: dict[str, str], runs: int, poll_s: float, burst: int, catalog: str = ""
-) -> Service:
+@dataclass
+class _Subject:
+    """One executor's server under measurement, and its figures so far."""
+
+    name: str
+    client: httpx.Client
+    v1: str
+    job_id: int
+    server: Server
+    data: Path
+    running: list[float]
+    completed: list[float]
+
+    def one_version(self, poll_s: float) -> None:
+        submitted = time.time()
+        version, seen = _wait_final(self.client, _submit(self.client, self.v1, self.job_id), poll_s)
+        if version["status"] != COMPLETED:
+            raise RuntimeError(f"a trivial version ended in status {version['status']}")
+        start_ms = version["start_time"]
+        assert isinstance(start_ms, int)
+        self.running.append(start_ms / 1000 - submitted)
+        self.completed.append(seen - submitted)
+
+
+@contextmanager
+def _subject(name: str, env: dict[str, str], poll_s: float, catalog: str) -> Iterator[_Subject]:
     with tempfile.TemporaryDirectory(prefix="tj-launch-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
@@ -283,25 +237,31 @@ def measure_service(
             # The first versions warm the server (imports, first Ray actor start): not counted.
             for _ in range(3):
                 _wait_final(client, _submit(client, v1, job_id), poll_s)
-            running, completed = [], []
-            for _ in range(runs):
-                submitted = time.time()
-                url = _submit(client, v1, job_id)
-                version, seen = _wait_final(client, url, poll_s)
-                if version["status"] != COMPLETED:
-                    raise RuntimeError(f"a trivial version ended in status {version['status']}")
-                start_ms = version["start_time"]
-                assert isinstance(start_ms, int)
-                running.append(start_ms / 1000 - submitted)
-                completed.append(seen - submitted)
-            rate = _burst(server, v1, job_id, burst, poll_s) if burst else 0.0
-            lags = [_stop_lag(client, v1, job_id, data) for _ in range(max(1, runs // 4))]
-    return Service(
-        Timings(f"{name}: submit -> running", running),
-        Timings(f"{name}: submit -> completed", completed),
-        rate,
-        Timings(f"{name}: tree exit -> KILLED seen", lags),
-    )
+            yield _Subject(name, client, v1, job_id, server, data, [], [])
+
+
+def measure_services(
+    executors: list[tuple[str, dict[str, str], str]], runs: int, poll_s: float, burst: int
+) -> dict[str, Service]:
+    """Every executor's server is up at once, and their single versions take turns
+    (in an order that alternates), so that a drift of the machine's load in the
+    run weighs on each alike; the burst (first executor only) and stops follow."""
+    services = {}
+    with ExitStack() as stack:
+        subjects = [stack.enter_context(_subject(n, e, poll_s, c)) for n, e, c in executors]
+        for i in range(runs):
+            for subject in subjects if i % 2 == 0 else subjects[::-1]:
+                subject.one_version(poll_s)
+        for k, s in enumerate(subjects):
+            rate = _burst(s.server, s.v1, s.job_id, burst, poll_s) if burst and k == 0 else 0.0
+            lags = [_stop_lag(s.client, s.v1, s.job_id, s.data) for _ in range(max(1, runs // 4))]
+            services[s.name] = Service(
+                Timings(f"{s.name}: submit -> running", s.running),
+                Timings(f"{s.name}: submit -> completed", s.completed),
+                rate,
+                Timings(f"{s.name}: tree exit -> KILLED seen", lags),
+            )
+    return services
 
 
 def _met(ok: bool) -> str:
@@ -341,7 +301,7 @@ def sandbox_cost(boxed: Service, unboxed: Service) -> list[str]:
         ("submit -> running", boxed.running, unboxed.running),
         ("submit -> completed", boxed.completed, unboxed.completed),
     ):
-        cost = _p50(with_it) - _p50(without)
+        cost = p50(with_it) - p50(without)
         least = (min(with_it.seconds) - min(without.seconds)) * 1000
         lines.append(
             f"sandbox cost, {what:<20} {cost:+8.1f} ms (p50)  {least:+8.1f} ms (min)  "
@@ -370,7 +330,7 @@ def main() -> None:
     boxed = sandboxed_launch(args.runs)
     print(boxed.row(), flush=True)
     out[boxed.name] = boxed.summary()
-    cost = _p50(boxed) - _p50(bare)
+    cost = p50(boxed) - p50(bare)
     # The minimum is the figure a busy machine disturbs least.
     least = (min(boxed.seconds) - min(bare.seconds)) * 1000
     print(
@@ -390,21 +350,18 @@ def main() -> None:
             "RAY_USAGE_STATS_ENABLED": "0",
         }
         executors.append(("ray", ray_env, RAY_CATALOG))
-    services: dict[str, Service] = {}
-    for name, env, catalog in executors:
-        burst = args.burst if name == "local" else 0
-        service = services[name] = measure_service(name, env, args.runs, poll_s, burst, catalog)
-        for line in report(name, bare, service, burst):
+    services = measure_services(executors, args.runs, poll_s, args.burst)
+    for name, service in services.items():
+        for line in report(name, bare, service, args.burst if name == "local" else 0):
             print(line, flush=True)
-        if name == "local, no sandbox":
-            for line in sandbox_cost(services["local"], service):
-                print(line, flush=True)
         out[name] = {
             "running": service.running.summary(),
             "completed": service.completed.summary(),
             "burst_per_s": service.burst_per_s,
             "stop_lag": service.stop_lag.summary(),
         }
+    for line in sandbox_cost(services["local"], services["local, no sandbox"]):
+        print(line, flush=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import statistics
 import sys
 import threading
@@ -71,3 +73,57 @@ def test_a_timeout_returns_none_while_workers_run(tmp_path: Path) -> None:
     run.stop(grace_s=1)
     outcome = run.wait(timeout=30)
     assert outcome is not None and outcome.stopped
+
+
+def _standby_pid(executor: LocalExecutor) -> int:
+    deadline = time.monotonic() + 60
+    while True:
+        ready = executor.standby._ready
+        if ready is not None:
+            return ready.pid
+        assert time.monotonic() < deadline, "no parent was made ready for the next run"
+        time.sleep(0.01)
+
+
+def test_the_next_run_starts_under_a_parent_made_ready_before_it(tmp_path: Path) -> None:
+    executor = LocalExecutor()
+    try:
+        first = executor.start(_spec(tmp_path, "first", "pass"))
+        assert first.wait(timeout=60) is not None
+        ready = _standby_pid(executor)
+        second = executor.start(_spec(tmp_path, "second", "import os; print(os.getppid())"))
+        outcome = second.wait(timeout=60)
+        assert outcome is not None and outcome.succeeded
+        # The waiting parent took the order: its pid is the one recorded, and the
+        # worker's parent (the log is the one the order named).
+        assert f'"pid": {ready},' in (tmp_path / "second" / "0.pid").read_text()
+        assert (tmp_path / "second.0").read_text().strip() == str(ready)
+        spare = _standby_pid(executor)
+        assert spare != ready
+    finally:
+        executor.close()
+    # Closed, the executor leaves no waiting parent behind.
+    assert executor.standby._ready is None
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{spare}").exists() and _state(spare) != "Z":
+        assert time.monotonic() < deadline, "a waiting parent outlived its executor"
+        time.sleep(0.01)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def test_a_run_starts_even_when_its_waiting_parent_was_killed(tmp_path: Path) -> None:
+    executor = LocalExecutor()
+    try:
+        assert executor.start(_spec(tmp_path, "first", "pass")).wait(timeout=60) is not None
+        os.kill(_standby_pid(executor), signal.SIGKILL)
+        outcome = executor.start(_spec(tmp_path, "second", "print('ran')")).wait(timeout=60)
+        assert outcome is not None and outcome.succeeded
+        assert (tmp_path / "second.0").read_text().strip() == "ran"
+    finally:
+        executor.close()

@@ -152,6 +152,10 @@ class Runner:
             if run.thread is not None:
                 run.thread.join(timeout=timeout_s)
         self.membership.stop(timeout_s)
+        # An executor that keeps processes ready for the next run ends them.
+        close = getattr(self.supervisor.executor, "close", None)
+        if close is not None:
+            close()
         self.sampler.stop()
         self.membership.unregister()
 

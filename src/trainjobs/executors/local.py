@@ -4,12 +4,15 @@ Every worker runs under a small parent (``executors/worker.py``) that records
 its pid and exit code in the run's state folder, so a restarted server can
 adopt workers it did not start. An ended worker is noticed the moment its
 parent exits, through a pidfd (``executors/exits.py``), started or adopted.
+One parent is kept started ahead of need (``Standby``): a version's start then
+costs a pipe write instead of an interpreter's start-up.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import threading
 import time
@@ -81,6 +84,86 @@ class _Worker:
         return self.ref.pid if self.ref else None
 
 
+class Standby:
+    """One recording parent, started ahead of need and waiting for its order.
+
+    Taking it starts the next one in the background. A parent that a server
+    start-up or a burst found missing is started on the spot instead, the same
+    way. Each is in a session of its own from the start, so a stop reaches its
+    whole tree, and the server's own signals do not.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: subprocess.Popen[bytes] | None = None
+        self._closed = False
+
+    def take(self) -> subprocess.Popen[bytes]:
+        with self._lock:
+            ready, self._ready = self._ready, None
+        if ready is None or ready.poll() is not None:
+            ready = self._start()
+        threading.Thread(target=self._refill, name="standby-parent", daemon=True).start()
+        return ready
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            sandbox.standby_command(),
+            cwd="/",
+            env={"PATH": os.environ.get("PATH", os.defpath)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,  # a byte when it took its order; then the log
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def _refill(self) -> None:
+        with self._lock:
+            if self._ready is not None or self._closed:
+                return
+        spare: subprocess.Popen[bytes] | None = self._start()
+        with self._lock:
+            if self._ready is None and not self._closed:
+                self._ready, spare = spare, None
+        if spare is not None:
+            _dismiss(spare)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            ready, self._ready = self._ready, None
+        if ready is not None:
+            _dismiss(ready)
+
+
+def _dismiss(parent: subprocess.Popen[bytes]) -> None:
+    """End a standby parent that got no order: its stdin closes, and it exits."""
+    for pipe in (parent.stdin, parent.stdout):
+        with contextlib.suppress(OSError):
+            if pipe is not None:
+                pipe.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        parent.wait(timeout=5)
+
+
+def _give_order(parent: subprocess.Popen[bytes], order: dict[str, object]) -> None:
+    """Hand a waiting parent its order, and know it took it (a parent killed while
+    it waited would otherwise leave the order unread in its pipe)."""
+    assert parent.stdin is not None and parent.stdout is not None
+    try:
+        parent.stdin.write(json.dumps(order).encode() + b"\n")
+        parent.stdin.close()
+        taken = parent.stdout.read(1) == b"1"
+    except OSError:
+        taken = False
+    finally:
+        parent.stdout.close()
+    if not taken:
+        parent.kill()
+        parent.wait()
+        raise OSError(f"the worker's parent (pid {parent.pid}) ended before it took its order")
+
+
 class LocalRun:
     def __init__(self, workers: list[_Worker]) -> None:
         self._workers = workers
@@ -88,7 +171,7 @@ class LocalRun:
         self._stopped = False
 
     @classmethod
-    def launch(cls, spec: RunSpec, policy: sandbox.Policy) -> LocalRun:
+    def launch(cls, spec: RunSpec, policy: sandbox.Policy, standby: Standby) -> LocalRun:
         spec.state_dir.mkdir(parents=True, exist_ok=True)
         for stale in spec.state_dir.iterdir():
             stale.unlink()
@@ -98,18 +181,13 @@ class LocalRun:
                 worker.log_path.parent.mkdir(parents=True, exist_ok=True)
                 sandbox.prepare(policy, worker)
                 started = sandbox.launch(policy, worker, spec.state_dir, rank)
-                with open(worker.log_path, "ab") as log:
-                    popen = subprocess.Popen(
-                        started.command,
-                        cwd=worker.cwd,
-                        env=started.env,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        # Own session and process group: a stop reaches the
-                        # whole tree, and the server's own signals do not.
-                        start_new_session=True,
-                    )
+                order = started.order(spec.state_dir, rank, worker.cwd, worker.log_path)
+                popen = standby.take()
+                try:
+                    _give_order(popen, order)
+                except OSError:  # it died waiting (killed from outside): a fresh one
+                    popen = standby.take()
+                    _give_order(popen, order)
                 ref = ProcessRef(popen.pid, processes.create_time(popen.pid))
                 run._workers.append(_Worker(rank, spec.state_dir, popen, ref))
         except BaseException:
@@ -180,9 +258,13 @@ class LocalExecutor:
         # Without a policy (tools and tests that build an executor directly)
         # workers are not sandboxed, but still get only the allowed environment.
         self.policy = policy or sandbox.Policy(enabled=False)
+        self.standby = Standby()
 
     def start(self, spec: RunSpec) -> LocalRun:
-        return LocalRun.launch(spec, self.policy)
+        return LocalRun.launch(spec, self.policy, self.standby)
 
     def adopt(self, state_dir: Path, workers: int) -> LocalRun | None:
         return LocalRun.adopt(state_dir, workers)
+
+    def close(self) -> None:
+        self.standby.close()

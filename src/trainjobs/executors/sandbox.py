@@ -76,10 +76,31 @@ class Policy:
 
 @dataclass(frozen=True)
 class Launch:
-    """The recording parent's command line and environment for one worker."""
+    """The recording parent's command line and environment for one worker, and
+    the same as the order a standby parent takes (``executors/worker.py``)."""
 
     command: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    argv: list[str] = field(default_factory=list)  # what the parent starts
+    sandboxed: bool = False
+    cpus: str = ""
+
+    def order(self, state_dir: Path, rank: int, cwd: Path, log: Path) -> dict[str, Any]:
+        return {
+            "state_dir": str(state_dir),
+            "rank": rank,
+            "cpus": self.cpus,
+            "sandboxed": self.sandboxed,
+            "argv": self.argv,
+            "env": self.env,
+            "cwd": str(cwd),
+            "log": str(log),
+        }
+
+
+def standby_command() -> list[str]:
+    """A recording parent started ahead of need, waiting for its order."""
+    return [sys.executable, "-S", str(Path(worker_parent.__file__).resolve()), "--standby"]
 
 
 def bwrap_path() -> str | None:
@@ -196,19 +217,21 @@ def _chown_tree(top: Path, uid: int, gid: int) -> None:
 
 def launch(policy: Policy, worker: WorkerSpec, state_dir: Path, rank: int) -> Launch:
     """The recording parent's command for one worker, the sandbox inside it when enabled."""
+    cpus = ",".join(str(c) for c in worker.cpus)
     parent = [
         sys.executable,
         "-S",  # the parent needs only the standard library: start fast
         str(Path(worker_parent.__file__).resolve()),
         str(state_dir),
         str(rank),
-        "--cpus=" + ",".join(str(c) for c in worker.cpus),
+        "--cpus=" + cpus,
     ]
     argv = list(worker.argv)
     if policy.enabled:
         parent.append("--sandboxed")
         argv = bwrap_command(policy, worker, argv)
-    return Launch([*parent, "--", *argv], environment(worker.env, policy))
+    env = environment(worker.env, policy)
+    return Launch([*parent, "--", *argv], env, argv, policy.enabled, cpus)
 
 
 def bwrap_command(policy: Policy, worker: WorkerSpec, argv: Sequence[str]) -> list[str]:

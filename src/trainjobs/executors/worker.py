@@ -10,7 +10,13 @@ Run as ``python -S worker.py STATE_DIR RANK --cpus=0,1 [--sandboxed] -- ARGV...`
 it imports only ``os``, ``sys`` and ``signal`` (no subprocess, json or pathlib),
 so it starts in a few milliseconds and needs no installed package, and it exits
 without the interpreter's tear-down once the exit is recorded, since the server
-learns of the run's end from this process's exit. With ``--sandboxed`` ARGV is
+learns of the run's end from this process's exit.
+
+Or as ``python -S worker.py --standby``: started ahead of need, it waits for
+one launch order (a JSON line on stdin: the same arguments, the worker's
+environment and working folder, and its log), so that a version's start does
+not wait for an interpreter to start. Its stdin closing unused (the server
+ended) ends it. With ``--sandboxed`` ARGV is
 a sandbox (bwrap) around the worker, which reports a worker killed by signal N
 as exit code 128+N, as a shell does; the parent records it as the signal, the
 way an unsandboxed worker's would be.
@@ -51,7 +57,7 @@ def _create_time(pid: int) -> float:
 SIGNAL_EXITS = range(129, 129 + 64)  # how a sandbox reports a signal: 128+N
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], env: dict[str, str] | None = None) -> int:
     state_dir, rank, cpus_arg, *rest = argv
     sandboxed = bool(rest) and rest[0] == "--sandboxed"
     sep, *command = rest[1:] if sandboxed else rest
@@ -70,7 +76,7 @@ def main(argv: list[str]) -> int:
             print(f"[trainjobs] could not pin to CPUs {sorted(cpus)}: {exc}", flush=True)
     exit_path = os.path.join(state_dir, f"{rank}.exit")
     try:
-        child = os.posix_spawnp(command[0], command, dict(os.environ))
+        child = os.posix_spawnp(command[0], command, dict(os.environ) if env is None else env)
     except OSError as exc:
         print(f"[trainjobs] could not start {command[0]}: {exc}", flush=True)
         _write(exit_path, "127")
@@ -87,8 +93,36 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def standby() -> int:
+    """Wait for a launch order on stdin, then carry it out as ``main`` does."""
+    import json  # here, not at the top: the usual launch stays without it
+
+    line = sys.stdin.buffer.readline()
+    if not line:
+        return 0  # the server went away before it needed this process
+    order = json.loads(line)
+    # The log is in a folder the run cannot write to; still, no link is followed.
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    log = os.open(order["log"], flags, 0o644)
+    os.write(1, b"1")  # taken: the server reads this before the pipe is swapped for the log
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.chdir(order["cwd"])
+    env = order["env"]
+    # posix_spawnp looks the command up on this process's PATH: the worker's.
+    os.environ["PATH"] = env.get("PATH", os.defpath)
+    argv = [order["state_dir"], str(order["rank"]), "--cpus=" + order["cpus"]]
+    if order["sandboxed"]:
+        argv.append("--sandboxed")
+    return main([*argv, "--", *order["argv"]], env)
+
+
 if __name__ == "__main__":
-    status = main(sys.argv[1:])
+    status = standby() if sys.argv[1:] == ["--standby"] else main(sys.argv[1:])
     # The exit is what the server waits for (a pidfd): end now, without the
     # interpreter's tear-down, once the outcome is on disk.
     sys.stdout.flush()
