@@ -64,15 +64,6 @@ def _valid_token(conn: sa.Connection, token: str) -> sa.Row:
     return found
 
 
-def authenticate(db: Database, token: str, project_id: str) -> str:
-    """The project a request may act on, or the reason it may not."""
-    with db.read() as conn:
-        found = _valid_token(conn, token)
-    if found.project_id != project_id:
-        raise errors.ProjectMismatch(f"the token belongs to another project than {project_id}")
-    return str(found.project_id)
-
-
 def _token_info(row: sa.Row) -> TokenInfo:
     user = User(row.user_id, row.user_domain, row.user_name) if row.user_id else None
     return TokenInfo(
