@@ -217,7 +217,7 @@ def _in_process(mox: Any, store: Store, source: Path, work: Path, threads: int) 
 
 
 def _in_version(
-    mox: Any, server: Server, store: Store, source: Path, work: Path, threads: int
+    mox: Any, server: Server, store: Store, source: Path, work: Path, threads: int, spec_id: int
 ) -> Figures:
     """The copies inside a version's sandbox, timed by its boot file; read from its log."""
     mox.file.set_auth(ak=store.access_key, sk=store.secret_key, server=store.endpoint)
@@ -235,7 +235,7 @@ def _in_version(
             "worker_server_num": 1,
             "app_url": f"/{store.bucket}/code-{tag}/",
             "boot_file_url": f"/{store.bucket}/code-{tag}/boot.py",
-            "spec_id": 1,
+            "spec_id": spec_id,
             "parameter": [{"label": k, "value": v} for k, v in parameters.items()],
         },
     }
@@ -261,6 +261,17 @@ def _in_version(
     return Figures(up_s, got["in_s"], got["out_s"], got["same"], got["bytes"])
 
 
+def _widest_cpu_spec(server: Server) -> int:
+    """The CPU spec with the most cores: a one-core spec would pin the copy to one core."""
+    response = httpx.get(
+        f"{server.base}/v1/{server.project_id}/job/resource-specs",
+        headers={"X-Auth-Token": server.token},
+        params={"job_type": "train"},
+    )
+    specs = [s for s in response.json()["specs"] if not s.get("gpu_num")]
+    return int(max(specs, key=lambda s: int(s["core"]))["spec_id"])
+
+
 def _log_tail(client: httpx.Client, url: str) -> list[str]:
     """The last lines of the version's first worker's log, through the API."""
     names = client.get(f"{url}/log/file-names").json()["log_file_list"]
@@ -279,6 +290,9 @@ def main() -> int:
     parser.add_argument("--secret-key", default="")
     parser.add_argument("--bucket", default="")
     parser.add_argument("--moto", action="store_true", help="use moto even if trainjobs serves S3")
+    parser.add_argument(
+        "--spec-id", type=int, default=0, help="the version's spec (default: most cores)"
+    )
     parser.add_argument(
         "--in-process", action="store_true", help="copy in this process, not in a version"
     )
@@ -302,12 +316,12 @@ def main() -> int:
             with _store(args, work) as store:
                 figures = _in_process(mox, store, source, work, args.threads)
         else:
-            where = "inside a version's sandbox"
             with _trainjobs(work) as (server, served):
                 if served is None:
                     raise SystemExit("trainjobs serves no object endpoint here: use --moto")
-                store = served
-                figures = _in_version(mox, server, store, source, work, args.threads)
+                store, spec_id = served, args.spec_id or _widest_cpu_spec(server)
+                where = f"inside a version's sandbox (spec {spec_id})"
+                figures = _in_version(mox, server, store, source, work, args.threads, spec_id)
 
     mib = figures.copied / 1024 / 1024
     print(f"moxing copy_parallel: {args.files} files, {mib:.0f} MiB, {args.threads} threads, "
