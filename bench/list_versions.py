@@ -59,7 +59,7 @@ from _common import (
 )
 from sqlalchemy import event
 
-from trainjobs.domain import identity
+from trainjobs.domain import bootstrap, hashing
 from trainjobs.domain.catalog import load_catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.configs import default_train_url
@@ -201,7 +201,7 @@ def _bootstrap(data_dir: Path) -> str:
     db = Database(_sqlite_url(data_dir))
     try:
         db.migrate()
-        creds = identity.bootstrap(
+        creds = bootstrap.bootstrap(
             db, data_dir, Settings(data_dir=data_dir).endpoint, DEFAULT_JOB_QUOTA
         )
     finally:
@@ -447,8 +447,8 @@ def query_plans(
     db = Database(_sqlite_url(data_dir))
     out: list[tuple[str, str, list[str]]] = []
     try:
-        token_sha = identity.hash_token(
-            json.loads((data_dir / identity.CREDENTIALS_FILE).read_text())["token"]
+        token_sha = hashing.hash_token(
+            json.loads((data_dir / bootstrap.CREDENTIALS_FILE).read_text())["token"]
         )
         with db.read() as conn:
             job = q.get_job(conn, project_id, job_id)

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from trainjobs.domain import identity
+from trainjobs.domain import bootstrap, hashing, identity
 from trainjobs.store.database import Database
 
 TARGET_SAVING = 0.05  # what the cheapest correct cache would save, as a share of a request
@@ -102,17 +102,17 @@ def main() -> int:
     url = args.database_url or f"sqlite:///{data_dir / 'trainjobs.db'}"
     db = Database(url)
     db.migrate()
-    creds = identity.bootstrap(db, data_dir, "http://127.0.0.1", 100)
+    creds = bootstrap.bootstrap(db, data_dir, "http://127.0.0.1", 100)
     token, project = creds["token"], creds["project_id"]
     service = identity.IdentityService(db)
-    cache = {identity.hash_token(token): (project, time.monotonic() + 5)}
+    cache = {hashing.hash_token(token): (project, time.monotonic() + 5)}
     port = _free_port()
     proc = _start(data_dir, url, port)
     try:
         checked = _timed(lambda: service.authenticate(token, project), args.repeat)
 
         def cached_and_counter() -> None:
-            cache.get(identity.hash_token(token))
+            cache.get(hashing.hash_token(token))
             with db.read() as conn:
                 conn.exec_driver_sql("SELECT 1").scalar()
 

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import Server, assert_envelope, unique_name
 from trainjobs.domain.clock import now_ms
-from trainjobs.domain.identity import hash_token
+from trainjobs.domain.hashing import hash_token
 from trainjobs.store.database import Database
 from trainjobs.store.identity import insert_project, insert_token
 

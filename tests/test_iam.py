@@ -580,7 +580,7 @@ def test_a_data_dir_from_before_iam_keeps_its_token(tmp_path: Path) -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0003")
-    from trainjobs.domain.identity import hash_token
+    from trainjobs.domain.hashing import hash_token
 
     token, project_id = "pre-iam-token-" + uuid.uuid4().hex, uuid.uuid4().hex
     with db.write() as conn:

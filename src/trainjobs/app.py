@@ -23,7 +23,7 @@ from trainjobs.api.v1 import logs, specs, training_configs, training_jobs, visua
 from trainjobs.api.v1.serializers import RenderedVersions
 from trainjobs.api.v3 import credentials as credential_routes
 from trainjobs.api.v3 import router as identity_routes
-from trainjobs.domain import identity
+from trainjobs.domain import bootstrap, identity
 from trainjobs.domain.catalog import Catalog, load_catalog
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.jobs import JobService
@@ -109,7 +109,7 @@ class Services:
         if any(recovered.values()):
             log.warning("versions left active by a previous server: %s", recovered)
         runner.start_membership()
-        credentials = identity.bootstrap(
+        credentials = bootstrap.bootstrap(
             db,
             settings.data_dir,
             settings.endpoint,

@@ -20,7 +20,8 @@ from trainjobs.api.auth import require_project
 from trainjobs.api.v1 import schemas
 from trainjobs.domain import errors
 from trainjobs.domain.statuses import Status
-from trainjobs.domain.visualization import VisualizationService, path_prefix
+from trainjobs.domain.tensorboards import path_prefix
+from trainjobs.domain.visualization import VisualizationService
 
 router = APIRouter(include_in_schema=False)
 

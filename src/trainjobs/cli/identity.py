@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from trainjobs.domain import errors, identity
+from trainjobs.domain import accounts, bootstrap, errors
 from trainjobs.settings import DEFAULT_DATA_DIR, Settings
 from trainjobs.store.database import Database
 
@@ -75,7 +75,7 @@ def create_project(
     """Create a project; its id goes in /v1/{project_id}/... URLs."""
     with _database(data_dir) as db:
         job_quota = quota if quota is not None else Settings.from_env().job_quota
-        project = identity.create_project(db, name, job_quota)
+        project = accounts.create_project(db, name, job_quota)
     if as_json:
         _print_json({"id": project.id, "name": project.name, "job_quota": job_quota})
         return
@@ -86,7 +86,7 @@ def create_project(
 def list_projects(data_dir: DataDir = DEFAULT_DATA_DIR, as_json: AsJson = False) -> None:
     """List every project."""
     with _database(data_dir) as db:
-        projects = identity.list_projects(db)
+        projects = accounts.list_projects(db)
     if as_json:
         _print_json([{"id": p.id, "name": p.name, "job_quota": quota} for p, quota in projects])
         return
@@ -108,10 +108,10 @@ def create_user(
             "--project",
             "-p",
             help="A project (id or name) the user may work in; repeat for more.",
-            show_default=identity.DEFAULT_PROJECT,
+            show_default=accounts.DEFAULT_PROJECT,
         ),
     ] = None,
-    domain: Domain = identity.DEFAULT_DOMAIN,
+    domain: Domain = accounts.DEFAULT_DOMAIN,
     password: Annotated[
         str | None,
         typer.Option(
@@ -134,11 +134,11 @@ def create_user(
     if prompt_password and password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _database(data_dir) as db:
-        made = identity.create_user(
+        made = accounts.create_user(
             db,
             domain,
             name,
-            project or [identity.DEFAULT_PROJECT],
+            project or [accounts.DEFAULT_PROJECT],
             password=password,
             with_access_key=with_aksk,
         )
@@ -173,7 +173,7 @@ def create_user(
 def list_users(data_dir: DataDir = DEFAULT_DATA_DIR, as_json: AsJson = False) -> None:
     """List every user with its projects and access key ids (never secrets)."""
     with _database(data_dir) as db:
-        found = identity.list_users(db)
+        found = accounts.list_users(db)
     if as_json:
         _print_json(
             [
@@ -203,12 +203,12 @@ def list_users(data_dir: DataDir = DEFAULT_DATA_DIR, as_json: AsJson = False) ->
 @users_app.command("delete")
 def delete_user(
     name: Annotated[str, typer.Argument(help="User name.")],
-    domain: Domain = identity.DEFAULT_DOMAIN,
+    domain: Domain = accounts.DEFAULT_DOMAIN,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
     """Delete a user; its access keys and tokens stop working at once."""
     with _database(data_dir) as db:
-        user = identity.delete_user(db, domain, name)
+        user = accounts.delete_user(db, domain, name)
     console.print(f"deleted user {user.domain}/{user.name}")
 
 
@@ -219,8 +219,8 @@ def delete_user(
 def rotate_token(data_dir: DataDir = DEFAULT_DATA_DIR, as_json: AsJson = False) -> None:
     """Replace the default project's token in credentials.json; the old one stops working."""
     with _database(data_dir) as db:
-        credentials = identity.rotate_default_token(db, data_dir)
-    path = data_dir / identity.CREDENTIALS_FILE
+        credentials = bootstrap.rotate_default_token(db, data_dir)
+    path = data_dir / bootstrap.CREDENTIALS_FILE
     if as_json:
         _print_json({"project_id": credentials["project_id"], "credentials": str(path)})
     else:

@@ -20,7 +20,8 @@ from trainjobs.console.session import Session, current
 from trainjobs.domain import errors
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.runner import version_name
-from trainjobs.domain.visualization import VisualizationService, duration_of, path_prefix
+from trainjobs.domain.tensorboards import duration_of, path_prefix
+from trainjobs.domain.visualization import VisualizationService
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

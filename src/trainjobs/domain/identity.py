@@ -1,98 +1,35 @@
-"""Projects, users, access keys and tokens: who may call, and on which project.
+"""Tokens and signed requests: who may call, and on which project.
 
 Three ways in: a token (the bootstrap token of ``credentials.json``, or one
 issued for a user's password or access key), or a request signed with an
 access key (``domain/signing.py``). Secrets are never logged: the token and
-the password are only hashed here, the secret key only keys an HMAC.
+the password are only hashed (``domain/hashing.py``), the secret key only keys
+an HMAC. Projects and users are ``domain/accounts.py``'s.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
 import hmac
-import json
-import os
-import re
 import secrets
-import string
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from trainjobs.domain import errors, signing
+from trainjobs.domain.accounts import DEFAULT_DOMAIN, Project, ProjectRef, User, UserRef, domain_id
 from trainjobs.domain.clock import now_ms
+from trainjobs.domain.hashing import decoy_hash, hash_token, verify_password
 from trainjobs.store import identity as q
 from trainjobs.store.database import Database
 
-DEFAULT_PROJECT = "default"
-DEFAULT_DOMAIN = "default"
-CREDENTIALS_FILE = "credentials.json"
 DEFAULT_TOKEN_LIFETIME_S = 24 * 3600
 # Expired tokens are kept a while so that they answer "expired", not "unknown".
 EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 3600 * 1000
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
-MIN_PASSWORD_LENGTH = 8
 
 PASSWORD = "password"
 ACCESS_KEY = "hw_ak_sk"
-
-# scrypt at n=2^15, r=8 takes 32 MiB and tens of milliseconds a guess: a leaked
-# hash costs an attacker that much per password tried.
-SCRYPT_LOG2_N = 15
-SCRYPT_R = 8
-SCRYPT_P = 1
-SCRYPT_SALT_BYTES = 16
-SCRYPT_KEY_BYTES = 32
-
-AK_ALPHABET = string.ascii_uppercase + string.digits
-AK_LENGTH = 20
-SK_ALPHABET = string.ascii_letters + string.digits
-SK_LENGTH = 40
-
-
-# -- values ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Project:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class User:
-    id: str
-    domain: str
-    name: str
-
-    @property
-    def domain_id(self) -> str:
-        return domain_id(self.domain)
-
-
-@dataclass(frozen=True)
-class UserRef:
-    """A user as a client names it: by id, or by name within a domain (by id or name)."""
-
-    id: str = ""
-    name: str = ""
-    domain_id: str = ""
-    domain_name: str = ""
-
-
-@dataclass(frozen=True)
-class ProjectRef:
-    id: str = ""
-    name: str = ""
-
-    def __str__(self) -> str:
-        return self.id or self.name
 
 
 @dataclass(frozen=True)
@@ -110,163 +47,6 @@ class IssuedToken:
     info: TokenInfo
 
 
-@dataclass(frozen=True)
-class UserSummary:
-    user: User
-    projects: tuple[Project, ...]
-    access_keys: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class NewUser:
-    user: User
-    projects: tuple[Project, ...]
-    password: str = field(repr=False)
-    access_key: str = ""
-    secret_key: str = field(default="", repr=False)
-
-
-# -- secrets --------------------------------------------------------------------
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def domain_id(name: str) -> str:
-    """A domain's id, derived from its name: domains have no table of their own."""
-    return hashlib.sha256(f"trainjobs-domain:{name}".encode()).hexdigest()[:32]
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(SCRYPT_SALT_BYTES)
-    key = _scrypt(password, salt, SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P)
-    return f"scrypt${SCRYPT_LOG2_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, log2_n, r, p, salt, key = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(key)
-        actual = _scrypt(password, base64.b64decode(salt), int(log2_n), int(r), int(p))
-    except ValueError:
-        return False
-    return hmac.compare_digest(actual, expected)
-
-
-def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
-    n = 1 << log2_n
-    return hashlib.scrypt(
-        password.encode(),
-        salt=salt,
-        n=n,
-        r=r,
-        p=p,
-        maxmem=256 * n * r * p,  # twice what scrypt needs; the default cap is too low
-        dklen=SCRYPT_KEY_BYTES,
-    )
-
-
-@functools.cache
-def _decoy_hash() -> str:
-    # Checked against when the user does not exist, so that an unknown name
-    # takes as long to refuse as a wrong password.
-    return hash_password(secrets.token_urlsafe(16))
-
-
-def new_access_key() -> tuple[str, str]:
-    ak = "".join(secrets.choice(AK_ALPHABET) for _ in range(AK_LENGTH))
-    sk = "".join(secrets.choice(SK_ALPHABET) for _ in range(SK_LENGTH))
-    return ak, sk
-
-
-def check_name(kind: str, name: str) -> str:
-    if not NAME_PATTERN.fullmatch(name):
-        raise errors.InvalidParameter(
-            f"{kind} name {name!r} must be 1 to 64 letters, digits or _ . @ -, "
-            "starting with a letter or digit"
-        )
-    return name
-
-
-# -- the bootstrap project and token ---------------------------------------------
-
-
-def bootstrap(
-    db: Database, data_dir: Path, endpoint: str, job_quota: int, obs_endpoint: str = ""
-) -> dict[str, str]:
-    """Make sure the default project exists and ``credentials.json`` holds a working token.
-
-    The token itself is only ever in that file (mode 0600); the store keeps its
-    hash. If the file was lost, a new token is issued. It never expires: it is
-    the operator's key to the default project.
-    """
-    path = data_dir / CREDENTIALS_FILE
-    existing: dict[str, str] = {}
-    if path.exists():
-        try:
-            existing = json.loads(path.read_text())
-        except (OSError, ValueError):
-            existing = {}
-    with db.write() as conn:
-        project = q.get_project_by_name(conn, DEFAULT_PROJECT)
-        if project is None:
-            project_id = secrets.token_hex(16)
-            q.insert_project(conn, project_id, DEFAULT_PROJECT, job_quota, now_ms())
-        else:
-            project_id = project.id
-        token = existing.get("token", "")
-        known = q.find_token(conn, hash_token(token)) if token else None
-        if known is None or known.project_id != project_id or known.revoked:
-            token = secrets.token_urlsafe(32)
-            q.insert_token(conn, hash_token(token), project_id, now_ms())
-    credentials = {"endpoint": endpoint, "project_id": project_id, "token": token}
-    if obs_endpoint:  # the object endpoint (D27)
-        credentials["obs_endpoint"] = obs_endpoint
-    if credentials != existing:
-        _write_private(path, json.dumps(credentials, indent=2) + "\n")
-    return credentials
-
-
-def rotate_default_token(db: Database, data_dir: Path) -> dict[str, str]:
-    """Replace the default project's token: the old one is revoked at once, and
-    ``credentials.json`` holds the new one."""
-    path = data_dir / CREDENTIALS_FILE
-    try:
-        existing = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise errors.InvalidParameter(
-            f"{path} cannot be read ({exc}): start the server once to create it"
-        ) from exc
-    token = secrets.token_urlsafe(32)
-    with db.write() as conn:
-        project = q.get_project_by_name(conn, DEFAULT_PROJECT)
-        if project is None:
-            raise errors.InvalidParameter("there is no default project yet: start the server once")
-        old = str(existing.get("token", ""))
-        if old:
-            q.revoke_token(conn, hash_token(old))
-        q.insert_token(conn, hash_token(token), project.id, now_ms())
-    credentials = {**existing, "project_id": project.id, "token": token}
-    _write_private(path, json.dumps(credentials, indent=2) + "\n")
-    return credentials
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
 # -- tokens ---------------------------------------------------------------------
 
 
@@ -282,15 +62,6 @@ def _valid_token(conn: sa.Connection, token: str) -> sa.Row:
     if found.expires_at and found.expires_at <= now_ms():
         raise errors.ExpiredToken("the token has expired; request a new one")
     return found
-
-
-def authenticate(db: Database, token: str, project_id: str) -> str:
-    """The project a request may act on, or the reason it may not."""
-    with db.read() as conn:
-        found = _valid_token(conn, token)
-    if found.project_id != project_id:
-        raise errors.ProjectMismatch(f"the token belongs to another project than {project_id}")
-    return str(found.project_id)
 
 
 def _token_info(row: sa.Row) -> TokenInfo:
@@ -328,7 +99,7 @@ class IdentityService:
     ) -> IssuedToken:
         with self.db.read() as conn:
             row = self._find_user(conn, user)
-        stored = row.password_hash if row is not None else _decoy_hash()
+        stored = row.password_hash if row is not None else decoy_hash()
         if not verify_password(password, stored) or row is None:
             raise errors.AuthenticationFailed(
                 "the user name, domain or password is wrong: the request requires authentication"
@@ -487,86 +258,3 @@ class IdentityService:
                 "this signed request was already received seconds ago (a replay): sign "
                 "every request anew, with the current time in X-Sdk-Date"
             )
-
-
-# -- managing projects and users (the CLI's side) --------------------------------
-
-
-def create_project(db: Database, name: str, job_quota: int) -> Project:
-    check_name("project", name)
-    if job_quota < 0:
-        raise errors.InvalidParameter("the job quota must be 0 or more")
-    project = Project(secrets.token_hex(16), name)
-    with db.write() as conn:
-        if q.get_project_by_name(conn, name) is not None:
-            raise errors.InvalidParameter(f"a project named {name!r} already exists")
-        q.insert_project(conn, project.id, name, job_quota, now_ms())
-    return project
-
-
-def list_projects(db: Database) -> list[tuple[Project, int]]:
-    """Every project with its job quota."""
-    with db.read() as conn:
-        return [(Project(r.id, r.name), int(r.job_quota)) for r in q.list_projects(conn)]
-
-
-def _project(conn: sa.Connection, ref: str) -> Project:
-    row = q.get_project(conn, ref) or q.get_project_by_name(conn, ref)
-    if row is None:
-        raise errors.NotFound(f"no project has the id or name {ref!r}")
-    return Project(row.id, row.name)
-
-
-def create_user(
-    db: Database,
-    domain: str,
-    name: str,
-    projects: Sequence[str],
-    password: str | None = None,
-    with_access_key: bool = False,
-) -> NewUser:
-    """A user, member of ``projects`` (ids or names); without ``password`` one is made up."""
-    check_name("domain", domain)
-    check_name("user", name)
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise errors.InvalidParameter(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
-        )
-    if not projects:
-        raise errors.InvalidParameter("a user needs at least one project")
-    password = password if password is not None else secrets.token_urlsafe(18)
-    user = User(secrets.token_hex(16), domain, name)
-    password_hash = hash_password(password)  # slow: outside the write transaction
-    ak, sk = new_access_key() if with_access_key else ("", "")
-    with db.write() as conn:
-        if q.get_user_by_name(conn, domain, name) is not None:
-            raise errors.InvalidParameter(f"domain {domain!r} already has a user named {name!r}")
-        members = tuple(dict.fromkeys(_project(conn, ref) for ref in projects))
-        q.insert_user(conn, user.id, domain, name, password_hash, now_ms())
-        for project in members:
-            q.add_member(conn, user.id, project.id)
-        if ak:
-            q.insert_access_key(conn, ak, user.id, db.secrets.seal(sk), now_ms())
-    return NewUser(user, members, password, ak, sk)
-
-
-def list_users(db: Database) -> list[UserSummary]:
-    with db.read() as conn:
-        return [
-            UserSummary(
-                User(r.id, r.domain, r.name),
-                tuple(Project(p.id, p.name) for p in q.projects_of_user(conn, r.id)),
-                tuple(q.access_keys_of_user(conn, r.id)),
-            )
-            for r in q.list_users(conn)
-        ]
-
-
-def delete_user(db: Database, domain: str, name: str) -> User:
-    """Remove a user with its access keys and tokens."""
-    with db.write() as conn:
-        row = q.get_user_by_name(conn, domain, name)
-        if row is None:
-            raise errors.NotFound(f"domain {domain!r} has no user named {name!r}")
-        q.delete_user(conn, row.id)
-    return User(row.id, row.domain, row.name)

@@ -10,14 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from trainjobs.domain import configs, errors, volumes
+from trainjobs.domain import configs, errors
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
-from trainjobs.domain.datasets import DatasetService, DatasetVersion
+from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.job_results import Created, JobPage, VersionPage
 from trainjobs.domain.runner import Runner, version_name
-from trainjobs.domain.scheduler import demand_of
 from trainjobs.domain.version_diff import VersionDiff, VersionRecord, diff_versions
+from trainjobs.domain.version_resolution import VersionResolver
 from trainjobs.domain.version_rows import (
     SNAPSHOT_FIELDS,
     config_of,
@@ -25,7 +25,7 @@ from trainjobs.domain.version_rows import (
     snapshot,
     version_values,
 )
-from trainjobs.objectstore import ObjectStore, parse_obs_path
+from trainjobs.objectstore import ObjectStore
 from trainjobs.statuses import ACTIVE, Status
 from trainjobs.store import jobs as q
 from trainjobs.store.database import Database
@@ -57,8 +57,7 @@ class JobService:
         self.store = store
         self.catalog = catalog
         self.runner = runner
-        self.datasets = datasets
-        self.host_paths = tuple(host_paths)  # the folders host_path volumes may bind
+        self.versions = VersionResolver(store, catalog, runner, datasets, host_paths)
 
     # -- jobs -----------------------------------------------------------------
 
@@ -72,7 +71,7 @@ class JobService:
         config: Mapping[str, Any],
         create_version: bool,
     ) -> Created:
-        resolved = self._resolve(project_id, None, config) if create_version else None
+        resolved = self.versions.resolve(project_id, None, config) if create_version else None
         now = now_ms()
         resource_id = f"job{secrets.token_hex(4)}"
         try:
@@ -169,46 +168,6 @@ class JobService:
 
     # -- versions -------------------------------------------------------------
 
-    def _resolve(
-        self,
-        project_id: str,
-        parent: configs.VersionConfig | None,
-        sent: Mapping[str, Any],
-        check_code: bool = True,
-    ) -> configs.Resolved:
-        def find(dataset_id: str, version_id: str) -> DatasetVersion | None:
-            return self.datasets.find(project_id, dataset_id, version_id)
-
-        resolved = configs.resolve(configs.derive(parent, sent), self.catalog, find)
-        volumes.check(resolved.config.volumes, self.host_paths, self.runner.runs_dir.parent)
-        spec, workers = resolved.spec, resolved.config.worker_server_num
-        demand = demand_of(spec.core, spec.cpu, spec.gpu_num, workers)
-        if not self.runner.scheduler.can_ever_fit(demand):
-            capacity = self.runner.scheduler.capacity
-            raise errors.TooManyWorkers(
-                f"{workers} worker(s) of spec {spec.spec_id} need {demand.cores} core(s), "
-                f"{demand.memory_gib:g} GiB and {demand.gpus} GPU(s); the pool has "
-                f"{capacity.cores} core(s), {capacity.memory_gib:g} GiB and {capacity.gpus} GPU(s)"
-            )
-        if check_code:  # a re-run's code is its snapshot, whatever the folder holds now
-            self._check_code_exists(self.store.for_project(project_id), resolved.config)
-        return resolved
-
-    @staticmethod
-    def _check_code_exists(store: ObjectStore, config: configs.VersionConfig) -> None:
-        if not config.app_url:
-            return
-        app = parse_obs_path(config.app_url)
-        if not store.is_dir(app):
-            raise errors.InvalidCodeDir(
-                f"code folder {config.app_url} does not exist in the object store; "
-                "upload it first (trainjobs obs cp)"
-            )
-        if not store.is_file(parse_obs_path(config.boot_file_url)):
-            raise errors.InvalidBootFile(
-                f"boot file {config.boot_file_url} does not exist in the object store"
-            )
-
     def _insert_version(
         self,
         conn: sa.Connection,
@@ -284,7 +243,7 @@ class JobService:
             own_default = configs.default_train_url(job.job_name, version_name(parent_row.number))
             if parent.train_url == own_default:
                 parent = configs.replace_default_train_url(parent)
-        resolved = self._resolve(project_id, parent, config, check_code=not code_digest)
+        resolved = self.versions.resolve(project_id, parent, config, check_code=not code_digest)
         now = now_ms()
         with self.db.write() as conn:
             job = self._job(conn, project_id, job_id)  # it may have been deleted meanwhile

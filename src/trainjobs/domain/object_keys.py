@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from trainjobs.domain import errors
 from trainjobs.domain.clock import now_ms
-from trainjobs.domain.identity import IdentityService, hash_token
+from trainjobs.domain.hashing import hash_token
+from trainjobs.domain.identity import IdentityService
 from trainjobs.store import temporary_keys as q
 from trainjobs.store.database import Database
 

@@ -15,36 +15,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from trainjobs.sdk import run_config
 from trainjobs.sdk.client import Id
 from trainjobs.sdk.errors import InvalidArgument
+from trainjobs.sdk.run_config import Hyperparameters
 from trainjobs.sdk.session import Session
 from trainjobs.sdk.training_job import INVALID_PARAMETER, JobMethods, TrainingJob
 from trainjobs.sdk.visualization import VisualizationJob  # noqa: F401 - the legacy import path
 
-UNKNOWN_ENGINE = "ModelArts.2780"
-UNKNOWN_SPEC = "ModelArts.2781"
-
-Hyperparameters = Sequence[Mapping[str, Any]] | Mapping[str, Any]
-
 
 def random_job_name() -> str:
     return f"job-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-
-
-def _parameters(hyperparameters: Hyperparameters) -> list[dict[str, str]]:
-    """``[{"label", "value"}]`` as the v1 body takes it; a plain dict is accepted too."""
-    if isinstance(hyperparameters, Mapping):
-        pairs = [(k, v) for k, v in hyperparameters.items()]
-    else:
-        pairs = [(item["label"], item.get("value", "")) for item in hyperparameters]
-    return [{"label": str(label), "value": str(value)} for label, value in pairs]
-
-
-def _boot_file_url(code_dir: str | None, boot_file: str) -> str:
-    # Legacy examples give the boot file both as a full path and as a name inside code_dir.
-    if boot_file.startswith("/") or "://" in boot_file or not code_dir:
-        return boot_file
-    return code_dir.rstrip("/") + "/" + boot_file.lstrip("/")
 
 
 class Estimator(JobMethods):
@@ -316,9 +297,9 @@ class Estimator(JobMethods):
         if self.code_dir:
             config["app_url"] = self.code_dir
         if self.boot_file:
-            config["boot_file_url"] = _boot_file_url(self.code_dir, self.boot_file)
+            config["boot_file_url"] = run_config.boot_file_url(self.code_dir, self.boot_file)
         if self.hyperparameters is not None:
-            config["parameter"] = _parameters(self.hyperparameters)
+            config["parameter"] = run_config.parameters(self.hyperparameters)
         if self.output_path:
             config["train_url"] = self.output_path
         if self.log_url:
@@ -334,68 +315,20 @@ class Estimator(JobMethods):
         if self.user_command:
             config["user_command"] = self.user_command
         if self.model_name is not None and self.model_name != "":
-            config["model_id"] = self._model_id()
-        spec_id = self._spec_id()
+            config["model_id"] = run_config.model_id(self.session, self.model_name)
+        spec_id = run_config.spec_id(self.session, self.train_instance_type)
         if spec_id is not None:
             config["spec_id"] = spec_id
-        engine_id = self._engine_id()
+        # A custom image or a built-in algorithm brings its own engine.
+        own_engine = self.user_image_url or self.model_name is not None
+        engine_id = None
+        if self.framework_type and not own_engine:
+            engine_id = run_config.engine_id(
+                self.session, self.framework_type, self.framework_version
+            )
         if engine_id is not None:
             config["engine_id"] = engine_id
         return config
-
-    def _model_id(self) -> int:
-        """``model_name`` is typed Long on the legacy pages but named like an algorithm:
-        a number is the ``model_id``, a name is looked up among the built-in algorithms."""
-        wanted = self.model_name
-        if isinstance(wanted, int) and not isinstance(wanted, bool):
-            return wanted
-        if str(wanted).isdigit():
-            return int(str(wanted))
-        models = self.get_built_in_algorithms(self.session).get("models", [])
-        for model in models:
-            if model.get("model_name") == wanted:
-                return int(model["model_id"])
-        raise InvalidArgument(
-            INVALID_PARAMETER,
-            f"model_name '{wanted}' is not a built-in algorithm of this service "
-            "(see Estimator.get_built_in_algorithms)",
-        )
-
-    def _spec_id(self) -> int | None:
-        wanted = self.train_instance_type
-        if wanted is None or wanted == "":
-            return None
-        if isinstance(wanted, int) and not isinstance(wanted, bool):
-            return wanted
-        specs = self.session.client.resource_specs().get("specs", [])
-        for spec in specs:
-            if spec.get("spec_code") == wanted:
-                return int(spec["spec_id"])
-        if str(wanted).isdigit():
-            return int(wanted)
-        codes = ", ".join(str(s.get("spec_code")) for s in specs) or "none"
-        raise InvalidArgument(
-            UNKNOWN_SPEC,
-            f"train_instance_type '{wanted}' is not a resource spec of this service; "
-            f"its specs are: {codes} (see Estimator.get_train_instance_types)",
-        )
-
-    def _engine_id(self) -> int | None:
-        # A custom image or a built-in algorithm brings its own engine.
-        if not self.framework_type or self.user_image_url or self.model_name is not None:
-            return None
-        engines = self.session.client.ai_engines().get("engines", [])
-        for engine in engines:
-            same_name = str(engine.get("engine_name", "")).lower() == self.framework_type.lower()
-            if same_name and self.framework_version in (None, "", engine.get("engine_version")):
-                return int(engine["engine_id"])
-        known = ", ".join(f"{e.get('engine_name')} {e.get('engine_version')}" for e in engines)
-        asked = f"{self.framework_type} {self.framework_version or ''}".strip()
-        raise InvalidArgument(
-            UNKNOWN_ENGINE,
-            f"framework '{asked}' is not an engine of this service; its engines are: "
-            f"{known or 'none'} (see Estimator.get_framework_list)",
-        )
 
 
 __all__ = ["Estimator", "TrainingJob"]

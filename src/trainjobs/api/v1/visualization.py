@@ -14,7 +14,8 @@ from trainjobs.api.v1 import schemas
 from trainjobs.api.v1.training_jobs import _statuses
 from trainjobs.domain import errors
 from trainjobs.domain.clock import now_ms
-from trainjobs.domain.visualization import VisualizationService, duration_of, path_prefix
+from trainjobs.domain.tensorboards import duration_of, path_prefix
+from trainjobs.domain.visualization import VisualizationService
 
 router = APIRouter(prefix="/v1/{project_id}/visualization-jobs", tags=["visualization jobs"])
 

@@ -12,7 +12,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from trainjobs.domain.identity import DEFAULT_DOMAIN, Project, TokenInfo, domain_id
+from trainjobs.domain.accounts import DEFAULT_DOMAIN, Project, domain_id
+from trainjobs.domain.identity import TokenInfo
 
 API_VERSION = "v3.0"
 VERSION_UPDATED = "2013-03-06T00:00:00Z"

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from . import _remote
+from ._copying import copy, copy_parallel, rename
 from ._fileobj import File
 from ._ops import (
     FileStat,
     append,
-    copy,
-    copy_parallel,
     exists,
     get_size,
     glob,
@@ -25,7 +24,6 @@ from ._ops import (
     mk_dir,
     read,
     remove,
-    rename,
     stat,
     walk,
     write,

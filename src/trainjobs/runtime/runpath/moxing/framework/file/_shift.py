@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import _local, _ops
+from . import _copying, _local, _ops
 from ._fileobj import File
 from ._remote import is_remote
 
@@ -75,7 +75,7 @@ def _copy_to(src: Any, dst: Any, *_: Any, **__: Any) -> str:
     if is_remote(src) or is_remote(dst):
         if _ops.is_directory(dst):  # like shutil.copy: into a folder, under the same name
             dst = _ops.join(dst, src.rstrip("/").rsplit("/", 1)[-1])
-        _ops.copy(src, dst)
+        _copying.copy(src, dst)
         return dst
     return str(_local.copy(src, dst))
 
@@ -83,7 +83,7 @@ def _copy_to(src: Any, dst: Any, *_: Any, **__: Any) -> str:
 def _copyfile(src: Any, dst: Any, *_: Any, **__: Any) -> str:
     src, dst = os.fspath(src), os.fspath(dst)
     if is_remote(src) or is_remote(dst):
-        _ops.copy(src, dst)
+        _copying.copy(src, dst)
         return dst
     return str(_local.copyfile(src, dst))
 
@@ -93,7 +93,7 @@ def _copytree(src: Any, dst: Any, *args: Any, **kwargs: Any) -> str:
     if is_remote(src) or is_remote(dst):
         if _ops.exists(dst) and not kwargs.get("dirs_exist_ok"):
             raise FileExistsError(17, f"File exists: {dst}")
-        _ops.copy_parallel(src, dst)
+        _copying.copy_parallel(src, dst)
         return dst
     return str(_local.copytree(src, dst, *args, **kwargs))
 
@@ -106,7 +106,7 @@ def _walk(top: Any, topdown: bool = True, onerror: Any = None, followlinks: bool
 
 def _rename(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
     if is_remote(os.fspath(src)) or is_remote(os.fspath(dst)):
-        _ops.rename(src, dst)
+        _copying.rename(src, dst)
     else:
         _local.rename(src, dst, *args, **kwargs)
 
