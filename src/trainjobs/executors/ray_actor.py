@@ -187,9 +187,12 @@ class WorkerActor:
 
     def _upload_periodically(self, period_s: float) -> None:
         # Long runs publish what they have so far, as the server does for its own.
+        said = ""
         while not self._ended.wait(period_s):
-            if self._uploads is not None:
-                self._uploads.sync()
+            problem = self._uploads.sync() if self._uploads is not None else ""
+            if problem and problem != said and self._log_path is not None:
+                _note(self._log_path, problem)
+            said = problem
 
     def launched(self) -> tuple[int, float] | None:
         with self._lock:
