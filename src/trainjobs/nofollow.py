@@ -85,6 +85,13 @@ def append_text(root: Path, path: PurePath | str, text: str) -> None:
         f.write(text.encode())
 
 
+def append_bytes(root: Path, path: PurePath | str, data: bytes) -> None:
+    """Append bytes to a file, creating it (and not its folder) when missing."""
+    fd = open_beneath(root, path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    with os.fdopen(fd, "ab") as f:
+        f.write(data)
+
+
 def files(root: Path, folder: PurePath | str) -> Iterator[tuple[str, int | None]]:
     """Every entry under ``folder`` that is not a folder, as (its path relative to
     ``folder``, a descriptor open for reading), depth first.

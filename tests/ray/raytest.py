@@ -59,11 +59,12 @@ def ray_env(shared: bool = True) -> dict[str, str]:
     return env
 
 
-def ray_server(data_dir: Path, **extra_env: str) -> Server:
-    """A real ``trainjobs serve`` on the Ray executor (configured by environment)."""
+def ray_server(data_dir: Path, shared: bool = True, **extra_env: str) -> Server:
+    """A real ``trainjobs serve`` on the Ray executor (configured by environment);
+    ``shared``: every node mounts its data dir (``TRAINJOBS_SHARED_STORAGE``)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "catalog.toml").write_text(CATALOG)
-    return Server(data_dir, env={**ray_env(), **extra_env}).start()
+    return Server(data_dir, env={**ray_env(shared), **extra_env}).start()
 
 
 def serve_with_flags(

@@ -5,7 +5,10 @@
 #   tests/ray/run.sh [pytest args]     the tests in tests/ray (`make test-ray`)
 #   tests/ray/run.sh --run CMD [ARGS]  any command, e.g. bench/launch_latency.py
 #
-# The cluster's address is in TRAINJOBS_TEST_RAY_ADDRESS.
+# The cluster's address is in TRAINJOBS_TEST_RAY_ADDRESS. Each node keeps the
+# run folders of servers without shared storage in a folder of its own
+# (TRAINJOBS_NODE_RUN_ROOT of its `ray start`), as nodes on different machines
+# would; TRAINJOBS_TEST_NODE_RUN_ROOTS names both, head first.
 #
 # Ray listens on every interface and dials the machine's own address even when
 # told 127.0.0.1, so the head, the servers under test and their workers run in
@@ -39,10 +42,14 @@ trap cleanup EXIT
 # to spread over, and a two-CPU bundle fits the cluster's total but no node.
 NODE=(--node-ip-address=127.0.0.1 --num-cpus=1 --num-gpus=0 --memory=$((2 * 1024 ** 3))
       --object-store-memory=$((128 * 1024 ** 2)) --disable-usage-stats)
-"$BIN/ray" start --head --port="$PORT" --include-dashboard=false --temp-dir="$TEMP" \
+HEAD_RUNS="$TEMP/runs-head"
+NODE_RUNS="$TEMP/runs-node"
+TRAINJOBS_NODE_RUN_ROOT="$HEAD_RUNS" \
+    "$BIN/ray" start --head --port="$PORT" --include-dashboard=false --temp-dir="$TEMP" \
     "${NODE[@]}" >"$TEMP/head.log" 2>&1 || { cat "$TEMP/head.log"; exit 1; }
-"$BIN/ray" start --address="127.0.0.1:$PORT" \
+TRAINJOBS_NODE_RUN_ROOT="$NODE_RUNS" "$BIN/ray" start --address="127.0.0.1:$PORT" \
     "${NODE[@]}" >"$TEMP/node.log" 2>&1 || { cat "$TEMP/node.log"; exit 1; }
+export TRAINJOBS_TEST_NODE_RUN_ROOTS="$HEAD_RUNS:$NODE_RUNS"
 
 export TRAINJOBS_TEST_RAY_ADDRESS="127.0.0.1:$PORT"
 if [ "${1:-}" = "--run" ]; then

@@ -95,7 +95,8 @@ def serve(
         bool | None,
         typer.Option(
             "--shared-storage/--no-shared-storage",
-            help="Every Ray node mounts the data dir at the same path (ray needs it).",
+            help="Every Ray node mounts the data dir at the same path; without it each node "
+            "stages runs from the object store through the object endpoint.",
         ),
     ] = None,
     object_store_url: Annotated[
@@ -205,7 +206,7 @@ def _executor_problem(settings: Settings) -> str:
         return f"unknown executor {settings.executor!r}: choose local or ray"
     from trainjobs.executors.ray import refusal, unreachable  # imports no Ray
 
-    return refusal(settings.shared_storage) or unreachable(settings.ray_address)
+    return refusal() or unreachable(settings.ray_address)
 
 
 def _database_problem(settings: Settings) -> str:

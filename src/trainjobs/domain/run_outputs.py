@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,39 @@ from trainjobs.report import MODEL_METRICS_FILE
 
 def model_metrics(run: ActiveRun, force: bool = False) -> str | None:
     """The run's reported model metrics, if the file changed since last read."""
+    found = _metrics_in_store(run) if run.outputs_url else _metrics_in_folder(run)
+    if found is None:
+        return None
+    name, stamp, read = found
+    if (name, stamp) == run.metrics_seen and not force:
+        return None
+    run.metrics_seen = (name, stamp)
+    raw = read()
+    if raw is None:
+        return None
+    try:
+        return METRICS_SHAPES[name](json.loads(raw))
+    except (OSError, ValueError) as exc:
+        complaint = f"{name} was not used: {exc}"
+        if complaint != run.metrics_complaint and run.log0 is not None:
+            run.metrics_complaint = complaint
+            note(run.log0, complaint)
+        return None
+
+
+# trainjobs' own file wins over ModelArts' metric.json when a run writes both.
+METRICS_SHAPES = {
+    MODEL_METRICS_FILE: normalize_model_metrics,
+    METRIC_JSON_FILE: metric_json_to_model_metrics,
+}
+_Found = tuple[str, int, Callable[[], bytes | None]]
+
+
+def _metrics_in_folder(run: ActiveRun) -> _Found | None:
+    """The metrics file in the run folder's output: (its name, a stamp, its reader)."""
     if run.output is None:
         return None
-    # trainjobs' own file wins over ModelArts' metric.json when a run writes both.
-    shapes = {
-        MODEL_METRICS_FILE: normalize_model_metrics,
-        METRIC_JSON_FILE: metric_json_to_model_metrics,
-    }
-    for name in shapes:
+    for name in METRICS_SHAPES:
         try:  # the run's own file, not what a link of the run points at
             fd = nofollow.open_beneath(run.output.parent, run.output / name, os.O_RDONLY)
         except OSError:
@@ -38,24 +64,45 @@ def model_metrics(run: ActiveRun, force: bool = False) -> str | None:
         break
     else:
         return None
-    shape = shapes[name]
-    with os.fdopen(fd, "rb") as f:
-        mtime = os.fstat(fd).st_mtime_ns
-        if (name, mtime) == run.metrics_seen and not force:
-            return None
-        run.metrics_seen = (name, mtime)
-        try:
-            raw = f.read()
+    try:
+        stamp = os.fstat(fd).st_mtime_ns
+    finally:
+        os.close(fd)
+    output = run.output
+
+    def read() -> bytes | None:
+        try:  # opened again, as carefully: the stamp alone decides whether to read
+            return nofollow.read_bytes(output.parent, output / name)
         except OSError:
             return None
-    try:
-        return shape(json.loads(raw))
-    except (OSError, ValueError) as exc:
-        complaint = f"{name} was not used: {exc}"
-        if complaint != run.metrics_complaint and run.log0 is not None:
-            run.metrics_complaint = complaint
-            note(run.log0, complaint)
+
+    return name, stamp, read
+
+
+def _metrics_in_store(run: ActiveRun) -> _Found | None:
+    """The metrics file the workers' nodes uploaded to ``train_url``."""
+    store = run.store
+    if store is None:
         return None
+    for name in METRICS_SHAPES:
+        try:
+            path = parse_obs_path(run.outputs_url.rstrip("/") + "/" + name)
+            info = store.fs.info(path.fs_path)
+        except (OSError, ValueError, InvalidObsPath):
+            continue
+        if info.get("type") == "directory":
+            continue
+        changed = (info.get("size"), info.get("mtime"), info.get("LastModified"), info.get("ETag"))
+        stamp = hash(str(changed))
+
+        def read(fs_path: str = path.fs_path) -> bytes | None:
+            try:
+                return bytes(store.fs.cat_file(fs_path))
+            except (OSError, ValueError):
+                return None
+
+        return name, stamp, read
+    return None
 
 
 def live_metric_updates(

@@ -112,6 +112,9 @@ class ActiveRun:
     synced: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     over_memory: str = ""  # why the service ended the run, when it held it to its spec
     store: ObjectStore | None = None  # the version's project's namespace
+    # Where the outputs are read when the workers' nodes upload them there (Ray
+    # without shared storage) instead of writing the run folder's output.
+    outputs_url: str = ""
 
 
 def note(log_path: Path, message: str) -> None:

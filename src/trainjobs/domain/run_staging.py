@@ -21,7 +21,14 @@ from trainjobs.domain.run_records import (
 )
 from trainjobs.domain.scheduler import Grant
 from trainjobs.domain.volumes import volume_binds
-from trainjobs.executors.base import Bind, RunSpec, WorkerResources, WorkerSpec
+from trainjobs.executors.base import (
+    Bind,
+    NodeStaging,
+    RunSpec,
+    Transfer,
+    WorkerResources,
+    WorkerSpec,
+)
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 from trainjobs.objectstore.paths import InvalidObsPath
 from trainjobs.objectstore.store import ObjectNotFound
@@ -125,6 +132,30 @@ class Stager:
             "code_digest": captured.code_digest,
             "data_manifest": json.dumps(captured.data_manifest, separators=(",", ":")),
         }
+
+    def node_staging(
+        self,
+        project_id: str,
+        row: RunVersion,
+        paths: RunPaths,
+        code_digest: str,
+        sync_period_s: float,
+    ) -> NodeStaging:
+        """How a node without this server's run folder builds its own: the code from
+        the version's snapshot, the data from its inputs, the outputs to ``train_url``."""
+        store = self.store.for_project(project_id)
+        inputs = []
+        if snapshots.is_kept(store, code_digest):
+            files = snapshots.files_url(code_digest)
+            if store.is_dir(parse_obs_path(files)):  # a code folder with no file has none
+                inputs.append(Transfer(files, _code_dir(paths, row)))
+        elif code_digest:
+            raise StagingError(
+                "the code snapshot was not kept, and the Ray nodes stage the code from it"
+            )
+        inputs += [Transfer(url, paths.data) for url in self.data_urls(project_id, row)]
+        outputs = (Transfer(row.train_url, paths.output),) if row.train_url else ()
+        return NodeStaging(paths.root, tuple(inputs), outputs, sync_period_s)
 
     def launcher_env(
         self, project_id: str, row: RunVersion, paths: RunPaths, data_urls: list[str]

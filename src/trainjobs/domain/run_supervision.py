@@ -10,6 +10,7 @@ races between a stop and a run that ends on its own.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import shutil
@@ -34,7 +35,13 @@ from trainjobs.domain.run_records import (
 )
 from trainjobs.domain.run_staging import RunKeys, Stager, StagingError
 from trainjobs.domain.scheduler import Cancelled, Grant, Scheduler
-from trainjobs.executors.base import Executor, RunHandle, SamplesRemotely, WaitsForPlacement
+from trainjobs.executors.base import (
+    Executor,
+    RunHandle,
+    SamplesRemotely,
+    StagesOnNodes,
+    WaitsForPlacement,
+)
 from trainjobs.executors.sampler import Sampler, Series
 from trainjobs.objectstore import ObjectStore
 from trainjobs.statuses import Status
@@ -76,6 +83,8 @@ class Supervisor:
         self.run_keys = run_keys
         self._runs: dict[int, ActiveRun] = {}
         self._lock = threading.Lock()
+        # Workers on nodes without this server's run folders (Ray without shared storage).
+        self.stages_on_nodes = isinstance(executor, StagesOnNodes) and executor.stages_on_nodes
 
     def paths(self, version_id: int) -> RunPaths:
         return RunPaths(self.runs_dir / str(version_id))
@@ -220,6 +229,11 @@ class Supervisor:
         try:
             inputs = self.stager.stage(project_id, row, paths, log_paths[0])
             spec = self.stager.run_spec(row, paths, log_paths, grant, project_id)
+            if self.stages_on_nodes:
+                staging = self.stager.node_staging(
+                    project_id, row, paths, inputs["code_digest"], self.sync_period_s
+                )
+                spec = dataclasses.replace(spec, node_staging=staging)
         except StagingError as exc:
             note(log_paths[0], f"staging failed: {exc}")
             self._finish(row.id, Status.FAILED, 0, f"staging failed: {exc}")
@@ -294,6 +308,8 @@ class Supervisor:
         """From a running run to its final status: metrics, publishing, the verdict."""
         paths = self.paths(row.id)
         run.output, run.log0 = paths.output, log_paths[0]
+        if self.stages_on_nodes:
+            run.outputs_url = row.train_url
         self.sampler.track(
             str(row.id),
             handle.processes,

@@ -132,6 +132,11 @@ def restore(store: ObjectStore, digest: str, target: Path) -> int:
     return count
 
 
+def files_url(digest: str) -> str:
+    """The folder of a snapshot's files, as a ``/bucket/key`` path of the project."""
+    return "/".join([SNAPSHOT_ROOT, digest, FILES])
+
+
 def is_kept(store: ObjectStore, digest: str) -> bool:
     return bool(digest) and store.is_file(_snapshot_path(digest, INDEX))
 

@@ -6,7 +6,7 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,55 @@ class WorkerResources:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """A folder of the run and its place in the run's project's object store."""
+
+    url: str  # a D6 path, "/bucket/key"
+    local: Path  # under the run folder, as the server names it
+
+    def wire(self) -> dict[str, str]:
+        return {"url": self.url, "local": str(self.local)}
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, object]) -> Transfer:
+        return cls(str(raw["url"]), Path(str(raw["local"])))
+
+
+@dataclass(frozen=True)
+class NodeStaging:
+    """How a node that does not mount the server's run folder rebuilds it.
+
+    The worker's paths (argv, environment, binds) name the server's run folder,
+    ``root``; such a node puts a folder of its own in its place, fills it from
+    the object store (``inputs``) through the object endpoint, with the run's
+    key from the workers' environment, and uploads ``outputs`` back while the
+    run goes (every ``sync_period_s``) and once more when it ends.
+    """
+
+    root: Path
+    inputs: tuple[Transfer, ...] = ()
+    outputs: tuple[Transfer, ...] = ()
+    sync_period_s: float = 60.0
+
+    def wire(self) -> dict[str, object]:
+        return {
+            "root": str(self.root),
+            "inputs": [t.wire() for t in self.inputs],
+            "outputs": [t.wire() for t in self.outputs],
+            "sync_period_s": self.sync_period_s,
+        }
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> NodeStaging:
+        return cls(
+            Path(str(raw["root"])),
+            tuple(Transfer.from_wire(t) for t in raw.get("inputs", ())),
+            tuple(Transfer.from_wire(t) for t in raw.get("outputs", ())),
+            float(raw.get("sync_period_s", 60.0)),
+        )
+
+
+@dataclass(frozen=True)
 class RunSpec:
     run_id: str
     workers: Sequence[WorkerSpec]
@@ -69,6 +118,8 @@ class RunSpec:
     # server restart (pids, exit codes).
     state_dir: Path
     resources: WorkerResources = field(default_factory=WorkerResources)
+    # Set for an executor whose nodes do not share the server's run folders.
+    node_staging: NodeStaging | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +199,16 @@ class SamplesRemotely(Protocol):
         """The run's load now, in the sampler's series keys and units; None when
         no worker could be measured."""
         ...
+
+
+@runtime_checkable
+class StagesOnNodes(Protocol):
+    """An executor whose workers may run where the server's run folders are not
+    mounted (Ray without shared storage): each node stages the run from the
+    object store, uploads its outputs there and hands its log to the server."""
+
+    @property
+    def stages_on_nodes(self) -> bool: ...
 
 
 class Executor(Protocol):

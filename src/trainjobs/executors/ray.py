@@ -5,12 +5,24 @@ spec (CPU, memory, GPU), and one detached actor per worker that holds its
 bundle. Ray decides where the bundles go (``SPREAD``: one worker a node where
 the cluster allows, as ``worker_server_num`` means servers, but several on one
 node when it has room and the others do not). Each actor starts its worker on
-its node exactly as the local executor does: the same parent
-(``executors/worker.py``), argv, environment and log file. So the run folder
-(staged code, data, outputs, logs, the state folder) must be on storage that
-every node mounts at the same path; the executor refuses to start unless told
-it is (``--shared-storage``). Logs are written by the worker on its node,
-straight into the shared run folder.
+its node as the local executor does: the same parent (``executors/worker.py``),
+argv, environment, sandbox and log file. Where the worker's run folder is
+depends on the storage:
+
+- Shared storage (``--shared-storage``, ``TRAINJOBS_SHARED_STORAGE=1``): every
+  node mounts the data dir at the same path, and the worker runs in the
+  server's run folder (staged code, data, outputs, logs, the state folder) and
+  writes its log there.
+- No shared storage (the default): the actor builds a run folder of its node's
+  own (under ``TRAINJOBS_NODE_RUN_ROOT`` as the node's ``ray start`` was given
+  it, else the node's temp dir), stages the version's code snapshot and data
+  input into it from the object store through the object endpoint, with the
+  run's temporary key, and runs the worker there, its paths rewritten to that
+  folder (``node_staging``). It uploads the worker's outputs to ``train_url``
+  while it runs and before its exit is reported; the server pulls the worker's
+  log from the actor as it grows into its own log file (``ray_logs``), and
+  reads model metrics from ``train_url``. The node's folder is removed at the
+  end.
 
 Statuses, as the runner maps what Ray reports: a placement group Ray has not
 placed (the resources are busy, or no node is big enough) is pending, shown
@@ -35,7 +47,7 @@ import socket
 import threading
 from pathlib import Path
 
-from trainjobs.executors import sandbox
+from trainjobs.executors import ray_start, sandbox
 from trainjobs.executors.base import RunSpec, WorkerResources
 from trainjobs.executors.ray_placement import GIB
 from trainjobs.executors.ray_record import STATE_FILE
@@ -46,7 +58,6 @@ __all__ = [
     "NAMESPACE",
     "PLACEMENT_STRATEGY",
     "RAY_MISSING",
-    "SHARED_STORAGE_REQUIRED",
     "STATE_FILE",
     "ExecutorRefused",
     "RayExecutor",
@@ -57,12 +68,6 @@ __all__ = [
 
 CONNECT_TIMEOUT_S = 5.0
 
-SHARED_STORAGE_REQUIRED = (
-    "the Ray executor runs workers on the cluster's nodes, which read the staged code "
-    "and data and write outputs and logs in the data dir's run folders (and the embedded "
-    "object store lives there too): put the data dir on storage every Ray node mounts "
-    "at the same path and say so with --shared-storage (TRAINJOBS_SHARED_STORAGE=1)"
-)
 RAY_MISSING = "the Ray executor needs the ray package: pip install 'trainjobs[ray]'"
 
 
@@ -70,10 +75,8 @@ class ExecutorRefused(RuntimeError):
     """The executor cannot run with this configuration; the message says why."""
 
 
-def refusal(shared_storage: bool) -> str:
-    """Why the Ray executor cannot start with these settings; "" if it can."""
-    if not shared_storage:
-        return SHARED_STORAGE_REQUIRED
+def refusal() -> str:
+    """Why the Ray executor cannot start here; "" if it can."""
     if importlib.util.find_spec("ray") is None:
         return RAY_MISSING
     return ""
@@ -108,7 +111,8 @@ class RayExecutor:
         # Without a policy (tools and tests that build an executor directly)
         # workers are not sandboxed, but still get only the allowed environment.
         self.policy = policy or sandbox.Policy(enabled=False)
-        problem = refusal(shared_storage)
+        self.shared_storage = shared_storage
+        problem = refusal()
         if problem:
             raise ExecutorRefused(problem)
         import ray
@@ -129,6 +133,11 @@ class RayExecutor:
             if threading.current_thread() is threading.main_thread() and previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 
+    @property
+    def stages_on_nodes(self) -> bool:
+        """Whether each node builds a run folder of its own (no shared storage)."""
+        return not self.shared_storage
+
     def capacity(self) -> WorkerResources:
         """The whole cluster's CPUs, memory and GPUs now, in a spec's units."""
         import ray
@@ -141,7 +150,7 @@ class RayExecutor:
         )
 
     def start(self, spec: RunSpec) -> RayRun:
-        return RayRun.create(spec, self.policy)
+        return ray_start.create(spec, self.policy)
 
     def adopt(self, state_dir: Path, workers: int) -> RayRun | None:
-        return RayRun.find(state_dir)
+        return ray_start.find(state_dir)

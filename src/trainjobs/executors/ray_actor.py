@@ -2,13 +2,19 @@
 
 The actor starts the worker the way the local executor does, under the same
 recording parent, then answers for it: its exit, a stop of its whole process
-tree, its load. It imports Ray only inside the methods that need it, and is
-wrapped with ``ray.remote`` by the executor, so this module imports without Ray.
+tree, its load. On a node without the server's run folders (``NodeStaging``)
+it first fills a run folder of the node's own from the object store, runs the
+worker there, uploads its outputs while it runs and before its exit is
+reported, and hands the server its log as it grows. It imports Ray only inside
+the methods that need it, and is wrapped with ``ray.remote`` by the executor,
+so this module imports without Ray.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -16,9 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainjobs import nofollow
 from trainjobs.executors import exits, processes, sandbox
-from trainjobs.executors.base import Bind, ProcessRef, WorkerSpec
+from trainjobs.executors.base import Bind, NodeStaging, ProcessRef, WorkerSpec
+from trainjobs.executors.node_staging import (
+    OutputUploads,
+    Relocation,
+    StagingFailed,
+    make_folders,
+    node_run_root,
+    run_store,
+    stage_inputs,
+)
 from trainjobs.executors.sampler import Sampler, Series
+from trainjobs.objectstore.store import StoreUnavailable
 
 UNRECORDED_EXIT = -9  # the worker ended without an exit on record: as if SIGKILLed
 # How long one blocking exit query runs in the actor; short enough that the
@@ -42,9 +59,30 @@ class WorkerActor:
     Wrapped with ``ray.remote`` at run time, so importing this module needs no Ray.
     """
 
-    def __init__(self, state_dir: str, rank: int) -> None:
-        self.state_dir = Path(state_dir)
+    def __init__(
+        self,
+        state_dir: str,
+        rank: int,
+        staging: dict[str, Any] | None = None,
+        folder: str = "",
+    ) -> None:
         self.rank = rank
+        # Without the server's run folders: the node's own, named ``folder``
+        # (the run's placement group, unique on the cluster) under the node's root.
+        self._staging = NodeStaging.from_wire(staging) if staging else None
+        self._where: Relocation | None = None
+        self._node_root: Path | None = None
+        if self._staging is not None:
+            self._node_root = node_run_root() / folder
+            self._where = Relocation(self._staging.root, self._node_root)
+            state_dir = self._where.text(state_dir)
+        self.state_dir = Path(state_dir)
+        self._uploads: OutputUploads | None = None
+        self._log_path: Path | None = None  # the worker's log on this node
+        self._stage_lock = threading.Lock()
+        self._publish_lock = threading.Lock()
+        self._published = False
+        self._ended = threading.Event()  # the worker ended: periodic uploads stop
         self._lock = threading.Lock()
         self._popen: subprocess.Popen[bytes] | None = None
         self._ref: ProcessRef | None = None
@@ -64,6 +102,27 @@ class WorkerActor:
             "ip": ray.util.get_node_ip_address(),
             "port": port,
         }
+
+    def stage(self, env: dict[str, str], log_path: str) -> str:
+        """Fill this node's run folder from the object store; why it could not, or "".
+        Nothing to do on a node that shares the server's run folders."""
+        if self._staging is None or self._where is None:
+            return ""
+        with self._stage_lock:
+            if self._uploads is not None:
+                return ""
+            log = self._where.path(Path(log_path))
+            try:
+                log.parent.mkdir(parents=True, exist_ok=True)
+                self.state_dir.mkdir(parents=True, exist_ok=True)
+                store = run_store(env)
+                lines = stage_inputs(store, self._staging, self._where)
+            except (StagingFailed, StoreUnavailable, OSError) as exc:
+                return str(exc)
+            for line in lines:
+                _note(log, line)
+            self._uploads = OutputUploads(store, self._staging, self._where)
+        return ""
 
     def launch(
         self,
@@ -85,7 +144,6 @@ class WorkerActor:
                 return None
             if self._ref is not None:
                 return self._ref.pid, self._ref.create_time
-            Path(log_path).parent.mkdir(parents=True, exist_ok=True)
             worker = WorkerSpec(
                 argv=argv,
                 cwd=Path(cwd),
@@ -94,15 +152,20 @@ class WorkerActor:
                 binds=tuple(Bind.from_wire(b) for b in binds or ()),
                 scratch=Path(scratch) if scratch else None,
             )  # no cpus: Ray sizes the worker by its bundle, it pins nothing
+            if self._where is not None and self._node_root is not None:
+                worker = self._where.worker(worker)
+                make_folders(worker, self._node_root)
+            worker.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_path = worker.log_path
             fence = sandbox.Policy.from_wire(policy or {"enabled": False})
             sandbox.prepare(fence, worker)
             # Built from this node's allow-list: Ray's own variables here describe
             # this actor's process (its job id, its raylet), not the worker.
             started = sandbox.launch(fence, worker, self.state_dir, self.rank)
-            with open(log_path, "ab") as out:
+            with open(worker.log_path, "ab") as out:
                 self._popen = subprocess.Popen(
                     started.command,
-                    cwd=cwd,
+                    cwd=worker.cwd,
                     env=started.env,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
@@ -113,7 +176,23 @@ class WorkerActor:
             self._sampler.track(
                 "worker", [self._ref], cores, gpus, skip_roots=True, series=self._latest
             )
+            if self._uploads is not None and self._staging is not None:
+                threading.Thread(
+                    target=self._upload_periodically,
+                    args=(self._staging.sync_period_s,),
+                    name=f"outputs-{self.rank}",
+                    daemon=True,
+                ).start()
             return self._ref.pid, self._ref.create_time
+
+    def _upload_periodically(self, period_s: float) -> None:
+        # Long runs publish what they have so far, as the server does for its own.
+        said = ""
+        while not self._ended.wait(period_s):
+            problem = self._uploads.sync() if self._uploads is not None else ""
+            if problem and problem != said and self._log_path is not None:
+                _note(self._log_path, problem)
+            said = problem
 
     def launched(self) -> tuple[int, float] | None:
         with self._lock:
@@ -133,10 +212,43 @@ class WorkerActor:
         code = popen.poll()
         if code is None:
             return None
+        self._publish_outputs()
         recorded = recorded_exit(self.state_dir, self.rank)
         if recorded is not None:
             return recorded
         return int(code) if code != 0 else UNRECORDED_EXIT
+
+    def _publish_outputs(self) -> None:
+        """Upload the outputs once the worker ended, before its exit is reported, so
+        a client that sees the final status finds them (DECISIONS D18b)."""
+        self._ended.set()
+        with self._publish_lock:
+            if self._published or self._uploads is None:
+                return
+            self._published = True
+            problem = self._uploads.sync()
+            if problem and self._log_path is not None:
+                _note(self._log_path, problem)
+
+    def log_chunk(self, offset: int, limit: int) -> bytes:
+        """Up to ``limit`` bytes of the worker's log on this node from ``offset``;
+        the run wrote the folder, so it is read without following a link."""
+        if self._log_path is None or self._node_root is None:
+            return b""
+        try:
+            fd = nofollow.open_beneath(self._node_root, self._log_path, os.O_RDONLY)
+        except OSError:
+            return b""
+        with os.fdopen(fd, "rb") as f:
+            f.seek(offset)
+            return f.read(limit)
+
+    def discard(self) -> None:
+        """Remove this node's run folder once the run is over (its outputs uploaded,
+        its log handed over); nothing on a node that shares the server's."""
+        self._ended.set()
+        if self._node_root is not None:
+            shutil.rmtree(self._node_root, ignore_errors=True)
 
     def stop(self, grace_s: float) -> None:
         """End the worker's whole process tree: SIGTERM, then SIGKILL after ``grace_s``."""
@@ -155,6 +267,11 @@ class WorkerActor:
         if self._ref is not None:
             self._sampler.sample_once()
         return self._latest.latest
+
+
+def _note(path: Path, message: str) -> None:
+    with contextlib.suppress(OSError), open(path, "a") as f:
+        f.write(f"[trainjobs] {message}\n")
 
 
 def recorded_exit(state_dir: Path, rank: int) -> int | None:

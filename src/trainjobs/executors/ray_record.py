@@ -25,6 +25,8 @@ class RunRecord:
     workers: list[dict[str, Any]]
     resources: dict[str, Any]
     policy: dict[str, Any] = field(default_factory=dict)  # the sandbox, as every node applies it
+    # NodeStaging's wire form: each node builds a run folder of its own; {} on shared storage
+    staging: dict[str, Any] = field(default_factory=dict)
 
     def save(self, state_dir: Path) -> None:
         tmp = state_dir / (STATE_FILE + ".tmp")

@@ -1,5 +1,6 @@
-"""One run on Ray: its placement group, the actor of each worker, their exits,
-samples and stop; and how a restarted server finds a run again (``find``)."""
+"""One run on Ray once it is recorded (``ray_start``): the actor of each worker
+placed and started, their exits, samples and stop, and what the cluster gets
+back at the end."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ import contextlib
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from trainjobs.executors import sandbox
-from trainjobs.executors.base import ProcessRef, RunOutcome, RunSpec, WorkerExit
+from trainjobs.executors.base import ProcessRef, RunOutcome, WorkerExit
 from trainjobs.executors.ray_actor import UNRECORDED_EXIT, WorkerActor, recorded_exit
-from trainjobs.executors.ray_placement import bundle_of, describe, placed_envs, waiting_message
+from trainjobs.executors.ray_logs import LogRelay
+from trainjobs.executors.ray_placement import placed_envs, waiting_message
 from trainjobs.executors.ray_record import RunRecord, note
 from trainjobs.executors.sampler import SERIES
 
@@ -27,6 +27,10 @@ WAIT_POLL_S = 0.2
 PEER_GRACE_S = 2.0  # after one worker fails, how long the others get to end
 ACTOR_START_TIMEOUT_S = 120.0  # a new Ray worker process imports Ray: seconds, not ms
 ACTOR_CALL_TIMEOUT_S = 30.0
+# Staging on a node without the shared run folder downloads the code and data:
+# as long as the object store takes, not an actor call's usual seconds.
+STAGE_TIMEOUT_S = 3600.0
+DISCARD_TIMEOUT_S = 30.0
 ACTOR_THREADS = 8
 SAMPLE_TIMEOUT_S = 1.0
 LAUNCH_FAILED_EXIT = 127
@@ -61,59 +65,21 @@ class RayRun:
         # Whether workers may have started: before that, a rank without an
         # exit is one that never ran, not one that was lost.
         self._past_placement = bool(actors)
+        # Nodes without the server's run folders: logs come to it through Ray.
+        self._relay: LogRelay | None = None
+        if record.staging:
+            self._relay = LogRelay(
+                state_dir, [w.log_path for w in self._specs], self._started_actors
+            )
+
+    def _started_actors(self) -> dict[int, Any]:
+        with self._lock:
+            return {r: a for r, a in self._actors.items() if r in self._refs}
 
     # -- starting --------------------------------------------------------------
 
-    @classmethod
-    def create(cls, spec: RunSpec, policy: sandbox.Policy) -> RayRun:
-        import ray
-
-        spec.state_dir.mkdir(parents=True, exist_ok=True)
-        for stale in spec.state_dir.iterdir():
-            if stale.is_file():
-                stale.unlink()
-        token = uuid.uuid4().hex[:8]
-        group_name = f"trainjobs-{spec.run_id}-{token}"
-        bundle = bundle_of(spec.resources)
-        record = RunRecord(
-            run_id=spec.run_id,
-            group=group_name,
-            actors=[f"{group_name}-{rank}" for rank in range(len(spec.workers))],
-            workers=[
-                {
-                    "argv": list(w.argv),
-                    "cwd": str(w.cwd),
-                    "log_path": str(w.log_path),
-                    "env": dict(w.env),
-                    "binds": [b.wire() for b in w.binds],
-                    "scratch": str(w.scratch) if w.scratch else "",
-                }
-                for w in spec.workers
-            ],
-            resources=bundle,
-            policy=policy.wire(),
-        )
-        # Recorded before anything exists on the cluster: a server that dies
-        # from here on leaves a trail that leads to what it created.
-        record.save(spec.state_dir)
-        for w in spec.workers:
-            w.log_path.parent.mkdir(parents=True, exist_ok=True)
-        group = ray.util.placement_group(
-            [dict(bundle) for _ in spec.workers],
-            strategy=PLACEMENT_STRATEGY,
-            name=group_name,
-            lifetime="detached",
-        )
-        run = cls(record, spec.state_dir, group)
-        note(
-            spec.workers[0].log_path,
-            f"asked Ray to place {len(spec.workers)} worker(s) of {describe(bundle)} each "
-            f"(placement group {group_name}, {PLACEMENT_STRATEGY})",
-        )
-        run._start_launcher()
-        return run
-
-    def _start_launcher(self) -> None:
+    def start_launcher(self) -> None:
+        """Wait for Ray to place the run, then start its workers, in a thread of its own."""
         self._launcher = threading.Thread(
             target=self._launch, name=f"ray-launch-{self._record.run_id}", daemon=True
         )
@@ -171,7 +137,7 @@ class RayRun:
                     scheduling_strategy=ray.util.scheduling_strategies.PlacementGroupSchedulingStrategy(
                         self._group, placement_group_bundle_index=rank
                     ),
-                ).remote(str(self._state_dir), rank)
+                ).remote(str(self._state_dir), rank, self._record.staging, self._record.group)
         actors = [self._actors[r] for r in range(len(self._specs))]
         places = ray.get([a.where.remote() for a in actors], timeout=ACTOR_START_TIMEOUT_S)
         envs = placed_envs(self._specs, places)
@@ -181,6 +147,8 @@ class RayRun:
                 f"Ray placed worker {rank} on node {place['ip']} "
                 f"(node id {place['node_id'][:12]}, bundle {rank})",
             )
+        if self._record.staging:
+            self._stage(actors, envs)
         launches = [
             a.launch.remote(
                 list(spec.argv),
@@ -201,6 +169,32 @@ class RayRun:
                 self._nodes[rank] = place["node_id"]
                 if got is not None:
                     self._refs[rank] = ProcessRef(int(got[0]), float(got[1]))
+        if self._relay is not None:
+            self._relay.start()
+
+    def _stage(self, actors: list[Any], envs: list[dict[str, str]]) -> None:
+        """Each node fills its own run folder from the object store; any failure
+        ends the launch, its reason in the log."""
+        import ray
+
+        calls = [
+            a.stage.remote(env, str(spec.log_path))
+            for a, spec, env in zip(actors, self._specs, envs, strict=True)
+        ]
+        problems = ray.get(calls, timeout=STAGE_TIMEOUT_S)
+        failed = [f"worker {rank}: {p}" for rank, p in enumerate(problems) if p]
+        if failed:
+            raise RuntimeError("; ".join(failed))
+
+    def resume(self, refs: dict[int, ProcessRef], nodes: dict[int, str]) -> None:
+        """Follow workers a previous server started (``ray_start.find``)."""
+        with self._lock:
+            self._past_placement = True
+            self._refs.update(refs)
+            self._nodes.update(nodes)
+        if self._relay is not None:
+            self._relay.start()
+        self._launched.set()
 
     # -- the handle --------------------------------------------------------------
 
@@ -358,50 +352,17 @@ class RayRun:
                 return
             self._cleaned = True
             actors = list(self._actors.values())
+        if self._relay is not None:
+            self._relay.finish()
+            with contextlib.suppress(Exception):
+                ray.wait(
+                    [a.discard.remote() for a in actors],
+                    num_returns=len(actors),
+                    timeout=DISCARD_TIMEOUT_S,
+                )
         for actor in actors:
             with contextlib.suppress(Exception):
                 ray.kill(actor, no_restart=True)
         if self._group is not None:
             with contextlib.suppress(Exception):
                 ray.util.remove_placement_group(self._group)
-
-    # -- after a server restart ----------------------------------------------------
-
-    @classmethod
-    def find(cls, state_dir: Path) -> RayRun | None:
-        import ray
-
-        record = RunRecord.load(state_dir)
-        if record is None:
-            return None
-        group = None
-        with contextlib.suppress(ValueError):
-            group = ray.util.get_placement_group(record.group)
-        actors: dict[int, Any] = {}
-        for rank, name in enumerate(record.actors):
-            with contextlib.suppress(ValueError):
-                actors[rank] = ray.get_actor(name, namespace=NAMESPACE)
-        recorded = any(
-            recorded_exit(state_dir, rank) is not None for rank in range(len(record.actors))
-        )
-        if group is None and not actors and not recorded:
-            return None
-        run = cls(record, state_dir, group, actors)
-        if not actors and group is not None and not recorded:
-            run._start_launcher()  # still pending when the server went: go on placing it
-            return run
-        run._past_placement = True
-        started = {rank: a.launched.remote() for rank, a in actors.items()}
-        for rank, query in started.items():
-            try:
-                got = ray.get(query, timeout=ACTOR_CALL_TIMEOUT_S)
-            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
-                got = None
-            if got is not None:
-                run._refs[rank] = ProcessRef(int(got[0]), float(got[1]))
-        nodes = {rank: a.where.remote() for rank, a in actors.items() if rank in run._refs}
-        for rank, query in nodes.items():
-            with contextlib.suppress(ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
-                run._nodes[rank] = ray.get(query, timeout=ACTOR_CALL_TIMEOUT_S)["node_id"]
-        run._launched.set()
-        return run

@@ -223,6 +223,7 @@ class ObjectStore:
                 continue
             target = f"{path.fs_path}/{rel}"
             self._makedirs(target.rsplit("/", 1)[0])
+            self._bucket_for(target)
             with os.fdopen(os.dup(fd), "rb") as source, self.fs.open(target, "wb") as out:
                 shutil.copyfileobj(source, out, COPY_CHUNK)
             state[rel] = stamp
@@ -256,13 +257,17 @@ class ObjectStore:
             count += 1
         return count
 
-    def _put(self, source: Path, fs_path: str, callback: Callback | None = None) -> None:
-        self._makedirs(fs_path.rsplit("/", 1)[0])
+    def _bucket_for(self, fs_path: str) -> None:
+        """Make the bucket of ``fs_path`` on a store whose buckets are made, not implied."""
         bucket = fs_path.split("/", 1)[0]
         if self.creates_buckets and bucket not in self._known_buckets:
             if not self.fs.exists(bucket):
                 self.fs.mkdir(bucket)
             self._known_buckets.add(bucket)
+
+    def _put(self, source: Path, fs_path: str, callback: Callback | None = None) -> None:
+        self._makedirs(fs_path.rsplit("/", 1)[0])
+        self._bucket_for(fs_path)
         extra = {"callback": callback} if callback is not None else {}
         self.fs.put_file(str(source), fs_path, **extra)
 
