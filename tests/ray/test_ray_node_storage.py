@@ -125,3 +125,26 @@ def test_two_workers_run_in_node_local_folders_staged_from_the_store(served: Ser
     assert metrics["total_metric"]["total_metric_values"]["accuracy"] == 0.9712
     # The nodes' folders go with the run.
     wait_until(lambda: not any(p.exists() for p in places), 30, "the node folders to go")
+
+
+# An output the object store cannot hold (its key is over S3's 1,024 bytes).
+UNUPLOADABLE = """
+import argparse, os
+p = argparse.ArgumentParser()
+p.add_argument("--data_url"); p.add_argument("--train_url")
+a = p.parse_args()
+deep = os.path.join(a.train_url, *(["d" * 200] * 6))
+os.makedirs(deep)
+with open(os.path.join(deep, "weights.bin"), "w") as f:
+    f.write("lost")
+print("wrote an output too deep for the store", flush=True)
+"""
+
+
+def test_outputs_a_node_cannot_upload_fail_the_run(served: Server) -> None:
+    out = f"/models-{uuid.uuid4().hex[:8]}/out/"
+    created = served.create_job(UNUPLOADABLE, train_url=out)
+    version = served.wait_status(created["job_id"], created["version_id"], timeout_s=120)
+    # The worker exited 0, but its outputs are not in the store: that is no success.
+    assert version["status"] == 11, version
+    assert "upload" in version["failure_reason"], version["failure_reason"]

@@ -144,18 +144,20 @@ class WorkerExit:
 class RunOutcome:
     exits: Sequence[WorkerExit]
     stopped: bool  # a stop request found the run alive and ended it
+    # What failed around the workers (their outputs could not be uploaded from a node).
+    problem: str = ""
 
     @property
     def succeeded(self) -> bool:
-        return not self.stopped and all(e.returncode == 0 for e in self.exits)
+        return not self.stopped and not self.problem and all(e.returncode == 0 for e in self.exits)
 
     @property
     def reason(self) -> str:
         """Why the run did not succeed, in words a user can act on; "" if it did."""
         if self.stopped:
             return "stopped on request"
-        failed = [e for e in self.exits if e.returncode != 0]
-        return "; ".join(e.describe() for e in failed)
+        failed = [e.describe() for e in self.exits if e.returncode != 0]
+        return "; ".join([*failed, self.problem] if self.problem else failed)
 
 
 @dataclass(frozen=True)

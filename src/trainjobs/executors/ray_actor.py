@@ -82,6 +82,7 @@ class WorkerActor:
         self._stage_lock = threading.Lock()
         self._publish_lock = threading.Lock()
         self._published = False
+        self._upload_problem = ""  # why the final upload of the outputs failed
         self._ended = threading.Event()  # the worker ended: periodic uploads stop
         self._lock = threading.Lock()
         self._popen: subprocess.Popen[bytes] | None = None
@@ -227,8 +228,15 @@ class WorkerActor:
                 return
             self._published = True
             problem = self._uploads.sync()
+            self._upload_problem = problem
             if problem and self._log_path is not None:
                 _note(self._log_path, problem)
+
+    def upload_problem(self) -> str:
+        """Why the outputs could not be uploaded once the worker ended ("" if they were):
+        a run whose outputs were lost has failed, whatever its worker's exit."""
+        with self._publish_lock:
+            return self._upload_problem
 
     def log_chunk(self, offset: int, limit: int) -> bytes:
         """Up to ``limit`` bytes of the worker's log on this node from ``offset``;

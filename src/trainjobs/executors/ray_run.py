@@ -31,6 +31,7 @@ ACTOR_CALL_TIMEOUT_S = 30.0
 # as long as the object store takes, not an actor call's usual seconds.
 STAGE_TIMEOUT_S = 3600.0
 DISCARD_TIMEOUT_S = 30.0
+UPLOAD_PROBLEM_TIMEOUT_S = 30.0
 ACTOR_THREADS = 8
 SAMPLE_TIMEOUT_S = 1.0
 LAUNCH_FAILED_EXIT = 127
@@ -263,15 +264,27 @@ class RayRun:
             with self._lock:
                 codes = dict(self._codes)
             if len(codes) == len(self._specs):
+                problem = self._upload_problems()
                 self._cleanup()
                 exits = [WorkerExit(rank, codes[rank]) for rank in range(len(self._specs))]
-                return RunOutcome(exits=exits, stopped=self._stopped)
+                return RunOutcome(exits=exits, stopped=self._stopped, problem=problem)
             if any(c != 0 for c in codes.values()):
                 # One failed worker fails the run: the others would wait on it forever.
                 self._end_workers(PEER_GRACE_S)
                 continue
             if left is not None and left <= 0:
                 return None
+
+    def _upload_problems(self) -> str:
+        """What the workers' nodes could not upload once they ended, in one line."""
+        import ray
+
+        queries = [actor.upload_problem.remote() for actor in self._started_actors().values()]
+        try:
+            problems = ray.get(queries, timeout=UPLOAD_PROBLEM_TIMEOUT_S)
+        except Exception:  # a node lost since: its worker's exit already says so
+            return ""
+        return "; ".join(p for p in problems if p)
 
     def _poll_exits(self, timeout: float) -> None:
         """Collect the exits that are in, waiting up to ``timeout`` for the rest."""
