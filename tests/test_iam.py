@@ -1,5 +1,6 @@
 """IAM-compatible tokens (POST /v3/auth/tokens and friends) against a real server, with
-users and projects made by the real ``trainjobs users`` / ``projects`` commands."""
+users and projects made as the real ``trainjobs users`` / ``projects`` commands make
+them (the commands themselves are tested here too)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from keystoneauth1.identity import Password as DiscoveringPassword
 from keystoneauth1.identity import v3
 
 from conftest import TRAINJOBS, Server, assert_envelope
+from trainjobs.domain import accounts
+from trainjobs.settings import DEFAULT_JOB_QUOTA, Settings
 from trainjobs.store.database import MIGRATIONS_DIR, Database
 
 TOKENS = "/v3/auth/tokens"
@@ -45,6 +48,16 @@ def trainjobs(server: Server, *args: str, check: bool = True) -> subprocess.Comp
     return done
 
 
+def _accounts_db(server: Server) -> Database:
+    """The server's database, as ``trainjobs users`` opens it (its key file included)."""
+    settings = Settings.from_env(
+        data_dir=server.data_dir,
+        database_url=server.env.get("TRAINJOBS_DATABASE_URL") or server.database_url,
+        secret_key_file=server.env.get("TRAINJOBS_SECRET_KEY_FILE", ""),
+    )
+    return Database(settings.resolved_database_url, settings.resolved_secret_key_file)
+
+
 def make_user(
     server: Server,
     projects: tuple[str, ...] = ("default",),
@@ -53,26 +66,35 @@ def make_user(
     with_aksk: bool = False,
     password: str | None = None,
 ) -> dict[str, Any]:
-    """A new user made by ``trainjobs users create --json``: its id, name, projects, secrets."""
-    args = ["users", "create", f"u-{uuid.uuid4().hex[:10]}", "--domain", domain, "--json"]
-    for project in projects:
-        args += ["--project", project]
-    if with_aksk:
-        args.append("--with-aksk")
-    if password is not None:
-        args += ["--password", password]
-    made: dict[str, Any] = json.loads(trainjobs(server, *args).stdout)
-    if password is not None:
-        made["password"] = password
-    return made
+    """A new user, made as ``trainjobs users create --json`` makes it (the same domain
+    call, in this process: a CLI start-up per user would dominate these tests; the
+    command itself is tested below): its id, name, projects and secrets."""
+    db = _accounts_db(server)
+    try:
+        made = accounts.create_user(
+            db, domain, f"u-{uuid.uuid4().hex[:10]}", projects, password, with_aksk
+        )
+    finally:
+        db.dispose()
+    user: dict[str, Any] = {
+        "id": made.user.id,
+        "domain": made.user.domain,
+        "name": made.user.name,
+        "projects": [{"id": p.id, "name": p.name} for p in made.projects],
+        "password": made.password if password is None else password,
+    }
+    if made.access_key:
+        user["access_key"], user["secret_key"] = made.access_key, made.secret_key
+    return user
 
 
 def make_project(server: Server) -> dict[str, Any]:
-    name = f"p-{uuid.uuid4().hex[:10]}"
-    made: dict[str, Any] = json.loads(
-        trainjobs(server, "projects", "create", name, "--json").stdout
-    )
-    return made
+    db = _accounts_db(server)
+    try:
+        project = accounts.create_project(db, f"p-{uuid.uuid4().hex[:10]}", DEFAULT_JOB_QUOTA)
+    finally:
+        db.dispose()
+    return {"id": project.id, "name": project.name}
 
 
 def password_auth(
@@ -518,6 +540,20 @@ def test_cli_create_prints_the_secrets_once_in_plain_text(server: Server) -> Non
     user = {"name": name, "domain": "default", "password": password}
     assert issue(server, password_auth(user)).status_code == 201
     assert issue(server, aksk_auth(ak, sk)).status_code == 201
+
+
+def test_cli_create_json_names_projects_and_secrets_that_work(server: Server) -> None:
+    project = json.loads(
+        trainjobs(server, "projects", "create", f"p-{uuid.uuid4().hex[:10]}", "--json").stdout
+    )
+    args = ["users", "create", f"u-{uuid.uuid4().hex[:10]}", "--json", "--with-aksk"]
+    args += ["--project", project["name"], "--password", "a good password"]
+    made = json.loads(trainjobs(server, *args).stdout)
+    assert made["projects"] == [{"id": project["id"], "name": project["name"]}]
+    assert "password" not in made  # chosen by the caller: not shown back
+    user = {**made, "password": "a good password"}
+    assert issue(server, password_auth(user)).status_code == 201
+    assert issue(server, aksk_auth(made["access_key"], made["secret_key"])).status_code == 201
 
 
 def test_cli_refusals(server: Server) -> None:
