@@ -12,15 +12,20 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from trainjobs.domain import accounts, bootstrap, errors
+from trainjobs.domain.account_names import DEFAULT_DOMAIN, DEFAULT_PROJECT
 from trainjobs.settings import DEFAULT_DATA_DIR, Settings
-from trainjobs.store.database import Database
+
+if TYPE_CHECKING:
+    from trainjobs.store.database import Database
+
+# The database layer (SQLAlchemy, Alembic) loads only when one of these commands
+# runs: every other command, and --help, start without it.
 
 projects_app = typer.Typer(help="Create and list projects.", no_args_is_help=True)
 users_app = typer.Typer(
@@ -43,6 +48,9 @@ Domain = Annotated[str, typer.Option(help="The user's domain (the account name I
 
 @contextmanager
 def _database(data_dir: Path) -> Iterator[Database]:
+    from trainjobs.domain import errors
+    from trainjobs.store.database import Database
+
     settings = Settings.from_env(data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, settings.resolved_secret_key_file)
@@ -73,6 +81,8 @@ def create_project(
     as_json: AsJson = False,
 ) -> None:
     """Create a project; its id goes in /v1/{project_id}/... URLs."""
+    from trainjobs.domain import accounts
+
     with _database(data_dir) as db:
         job_quota = quota if quota is not None else Settings.from_env().job_quota
         project = accounts.create_project(db, name, job_quota)
@@ -85,6 +95,8 @@ def create_project(
 @projects_app.command("list")
 def list_projects(data_dir: DataDir = DEFAULT_DATA_DIR, as_json: AsJson = False) -> None:
     """List every project."""
+    from trainjobs.domain import accounts
+
     with _database(data_dir) as db:
         projects = accounts.list_projects(db)
     if as_json:
@@ -108,10 +120,10 @@ def create_user(
             "--project",
             "-p",
             help="A project (id or name) the user may work in; repeat for more.",
-            show_default=accounts.DEFAULT_PROJECT,
+            show_default=DEFAULT_PROJECT,
         ),
     ] = None,
-    domain: Domain = accounts.DEFAULT_DOMAIN,
+    domain: Domain = DEFAULT_DOMAIN,
     password: Annotated[
         str | None,
         typer.Option(
@@ -131,6 +143,8 @@ def create_user(
     as_json: AsJson = False,
 ) -> None:
     """Create a user; its password (and with --with-aksk its AK/SK) is shown once."""
+    from trainjobs.domain import accounts
+
     if prompt_password and password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _database(data_dir) as db:
@@ -138,7 +152,7 @@ def create_user(
             db,
             domain,
             name,
-            project or [accounts.DEFAULT_PROJECT],
+            project or [DEFAULT_PROJECT],
             password=password,
             with_access_key=with_aksk,
         )
@@ -172,6 +186,8 @@ def create_user(
 @users_app.command("list")
 def list_users(data_dir: DataDir = DEFAULT_DATA_DIR, as_json: AsJson = False) -> None:
     """List every user with its projects and access key ids (never secrets)."""
+    from trainjobs.domain import accounts
+
     with _database(data_dir) as db:
         found = accounts.list_users(db)
     if as_json:
@@ -203,10 +219,12 @@ def list_users(data_dir: DataDir = DEFAULT_DATA_DIR, as_json: AsJson = False) ->
 @users_app.command("delete")
 def delete_user(
     name: Annotated[str, typer.Argument(help="User name.")],
-    domain: Domain = accounts.DEFAULT_DOMAIN,
+    domain: Domain = DEFAULT_DOMAIN,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
     """Delete a user; its access keys and tokens stop working at once."""
+    from trainjobs.domain import accounts
+
     with _database(data_dir) as db:
         user = accounts.delete_user(db, domain, name)
     console.print(f"deleted user {user.domain}/{user.name}")
@@ -218,6 +236,8 @@ def delete_user(
 @tokens_app.command("rotate")
 def rotate_token(data_dir: DataDir = DEFAULT_DATA_DIR, as_json: AsJson = False) -> None:
     """Replace the default project's token in credentials.json; the old one stops working."""
+    from trainjobs.domain import bootstrap
+
     with _database(data_dir) as db:
         credentials = bootstrap.rotate_default_token(db, data_dir)
     path = data_dir / bootstrap.CREDENTIALS_FILE

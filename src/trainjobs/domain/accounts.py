@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from trainjobs.domain import errors
+from trainjobs.domain.account_names import DEFAULT_DOMAIN, DEFAULT_PROJECT
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.hashing import hash_password
 from trainjobs.store import identity as q
 from trainjobs.store.database import Database
 
-DEFAULT_PROJECT = "default"
-DEFAULT_DOMAIN = "default"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 MIN_PASSWORD_LENGTH = 8
 
