@@ -13,7 +13,8 @@ from trainjobs.console.pages import jobs_of, logs_of
 from trainjobs.console.routing import NO_STORE, ConsoleRoute, page
 from trainjobs.console.session import Session, current
 from trainjobs.domain import errors
-from trainjobs.domain.accounts import DEFAULT_DOMAIN, ProjectRef, UserRef
+from trainjobs.domain.account_names import DEFAULT_DOMAIN
+from trainjobs.domain.accounts import ProjectRef, UserRef
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.jobs import effective_duration
 from trainjobs.domain.runner import version_name

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from trainjobs.domain import errors
-from trainjobs.domain.account_names import DEFAULT_DOMAIN, DEFAULT_PROJECT
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.hashing import hash_password
 from trainjobs.store import identity as q

@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 
 from trainjobs.domain import errors
-from trainjobs.domain.accounts import DEFAULT_PROJECT
+from trainjobs.domain.account_names import DEFAULT_PROJECT
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.hashing import hash_token
 from trainjobs.store import identity as q

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from trainjobs.domain import errors, signing
-from trainjobs.domain.accounts import DEFAULT_DOMAIN, Project, ProjectRef, User, UserRef, domain_id
+from trainjobs.domain.account_names import DEFAULT_DOMAIN
+from trainjobs.domain.accounts import Project, ProjectRef, User, UserRef, domain_id
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.hashing import decoy_hash, hash_token, verify_password
 from trainjobs.store import identity as q

@@ -12,7 +12,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from trainjobs.domain.accounts import DEFAULT_DOMAIN, Project, domain_id
+from trainjobs.domain.account_names import DEFAULT_DOMAIN
+from trainjobs.domain.accounts import Project, domain_id
 from trainjobs.domain.identity import TokenInfo
 
 API_VERSION = "v3.0"

@@ -16,7 +16,8 @@ from trainjobs.api.auth import identity_of, is_signed, signed_request_of, token_
 from trainjobs.api.v3 import bodies
 from trainjobs.api.v3.schemas import AuthIn, AuthRequest, ScopeIn
 from trainjobs.domain import errors
-from trainjobs.domain.accounts import DEFAULT_DOMAIN, Project, ProjectRef, UserRef
+from trainjobs.domain.account_names import DEFAULT_DOMAIN
+from trainjobs.domain.accounts import Project, ProjectRef, UserRef
 from trainjobs.domain.identity import ACCESS_KEY, PASSWORD, IssuedToken
 from trainjobs.domain.throttle import ADDRESS_PREFIX, LoginThrottle
 
