@@ -39,171 +39,24 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
+from _log_fixture import MIB, check, emit, write_log
+from _log_reads import Case, cases, first_read, pct, reset_peak_rss, rss_kib, timed_read
 
 from trainjobs.executors import logfiles
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 
 REPO = Path(__file__).resolve().parent.parent
 TRAINJOBS = REPO / ".venv" / "bin" / "trainjobs"
-MIB = 1 << 20
-BLOCK_LINES = 100_000  # about 10 MiB a write
+# The job's boot file is this script: the modules it imports go beside it.
+HELPERS = ("_log_fixture.py", "_log_reads.py")
 COMPLETED = 10
 TERMINAL = {10, 11, 12, 13, 14}
 HEALTH_TIMEOUT_S = 60.0
 JOB_NAME = "log-bench"
-
-# -- the lines ------------------------------------------------------------------
-
-PAD = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"
-LINE = b"%010d 2024-05-01T%02d:%02d:%02d.%03dZ INFO trainer: epoch=%d step=%d loss=0.%04d %s\n"
-
-
-def line(n: int) -> bytes:
-    """Line ``n`` (1-based) of the generated log: deterministic, 85 to 125 bytes."""
-    s = n // 1000
-    return LINE % (
-        n,
-        s // 3600 % 24,
-        s // 60 % 60,
-        s % 60,
-        n % 1000,
-        n // 100_000,
-        n,
-        n * 7919 % 10_000,
-        PAD[: n * 31 % 41],
-    )
-
-
-def block(first: int, count: int) -> bytes:
-    return b"".join([line(n) for n in range(first, first + count)])
-
-
-def expected(first: int, last: int) -> str:
-    return block(first, last - first + 1).decode() if first <= last else ""
-
-
-def write_log(path: Path, size_bytes: int, first: int = 1) -> int:
-    """Append lines from ``first`` until ``size_bytes`` more are written; the next line number."""
-    n = first
-    written = 0
-    with open(path, "ab") as f:
-        while written < size_bytes:
-            data = block(n, BLOCK_LINES)
-            if written + len(data) > size_bytes:  # finish on the size, at a line's end
-                cut = data.rfind(b"\n", 0, size_bytes - written) + 1
-                data = data[:cut] if cut else data[: data.index(b"\n") + 1]
-            f.write(data)
-            written += len(data)
-            n += data.count(b"\n")
-    return n
-
-
-def emit(size_bytes: int) -> None:
-    """The boot file's work in (e): the log on stdout, as fast as it goes."""
-    out = sys.stdout.buffer
-    n = 1
-    written = 0
-    while written < size_bytes:
-        data = block(n, BLOCK_LINES)
-        out.write(data)
-        written += len(data)
-        n += BLOCK_LINES
-    out.flush()
-
-
-# -- measuring ---------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
-def reset_peak_rss() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def rss_kib(field: str, pid: int | str = "self") -> int:
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith(field + ":"):
-            return int(row.split()[1])
-    return 0
-
-
-def check(window: logfiles.Window, first: int, last: int, offset: int = 0) -> None:
-    """The page holds exactly lines first..last; file line L is generated line L - offset."""
-    if (window.start_line, window.end_line) != (first, last):
-        raise AssertionError(f"page {window.start_line}-{window.end_line}, wanted {first}-{last}")
-    want = expected(first - offset, last - offset)
-    if window.text != want:
-        raise AssertionError(f"page {first}-{last}: text differs from the generated lines")
-
-
-@dataclass
-class Case:
-    name: str
-    lines: int
-    base: Callable[[int], int | None]  # from the file's line count
-    descending: bool
-
-    def span(self, total: int, base: int | None) -> tuple[int, int]:
-        if base is None:
-            return max(1, total - self.lines + 1), total
-        if self.descending:
-            return base + 1, min(total, base + self.lines)
-        return max(1, base - self.lines), base - 1
-
-
-def cases(rng: random.Random) -> list[Case]:
-    return [
-        Case("last 50 (no base_line)", 50, lambda t: None, True),
-        Case("middle 50 desc", 50, lambda t: t // 2, True),
-        Case("near start 50 desc", 50, lambda t: 100, True),
-        Case("before end 50 asc", 50, lambda t: t, False),
-        Case("random 50 desc", 50, lambda t: rng.randrange(0, t - 50), True),
-        Case("last 500", 500, lambda t: None, True),
-        Case("middle 500 desc", 500, lambda t: t // 2, True),
-        Case("random 500 desc", 500, lambda t: rng.randrange(0, t - 500), True),
-    ]
-
-
-def timed_read(path: Path, case: Case, total: int) -> tuple[float, float]:
-    """(wall ms, CPU ms) of one checked read."""
-    base = case.base(total)
-    c0, w0 = time.thread_time(), time.perf_counter()
-    window, count = logfiles.window(path, case.lines, base, case.descending, path.parent)
-    w1, c1 = time.perf_counter(), time.thread_time()
-    if count != total:
-        raise AssertionError(f"line count {count}, wanted {total}")
-    check(window, *case.span(total, base))
-    return (w1 - w0) * 1000, (c1 - c0) * 1000
-
-
-def evict(path: Path) -> None:
-    """Drop the file's pages from the page cache (no root needed)."""
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
-        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-
-
-def first_read(path: Path, total: int, drop_index: bool, drop_cache: bool) -> float:
-    logfiles.forget([path])
-    if drop_index:
-        path.with_name(path.name + logfiles.INDEX_SUFFIX).unlink(missing_ok=True)
-    if drop_cache:
-        evict(path)
-    wall, _ = timed_read(path, cases(random.Random(0))[0], total)
-    return wall
 
 
 def in_process(args: argparse.Namespace, work: Path) -> None:
@@ -347,6 +200,8 @@ def end_to_end(args: argparse.Namespace, work: Path) -> None:
     code = work / "code"
     code.mkdir()
     shutil.copy(Path(__file__), code / "emit_log.py")
+    for helper in HELPERS:
+        shutil.copy(Path(__file__).with_name(helper), code / helper)
     ObjectStore.from_url(str(data_dir / "obs")).upload(code, parse_obs_path("/bench/code"))
     size = args.size_mib * MIB
     print(f"\n== (e) end to end: GET .../aom-log on a {args.size_mib} MiB log written by a job ==")

@@ -24,44 +24,24 @@ Two measurements:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import psutil
+from _sampler_load import create_runs, start_trees, stop_runs, stop_trees, upload_code
+from _sampler_server import Window, cpu_of, serve, server_cpu, thread_cpu
 
-from trainjobs.executors.base import ProcessRef
 from trainjobs.executors.sampler import METRICS_SAMPLE_PERIOD_S, Sampler
-from trainjobs.objectstore import ObjectStore, parse_obs_path
 
-REPO = Path(__file__).resolve().parent.parent
-TRAINJOBS = REPO / ".venv" / "bin" / "trainjobs"
-RUNNING = 8
-TERMINAL = {10, 11, 12, 13, 14}
-HEALTH_TIMEOUT_S = 60.0
 SAMPLER_OFF_PERIOD_S = 1e6  # the sampler thread waits this long before its first tick
-
-# A run's process tree: this python, and one python child, both asleep.
-TREE_SRC = (
-    "import subprocess, sys, time\n"
-    "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({secs})'])\n"
-    "time.sleep({secs})\n"
-    "child.kill()\n"
-)
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -72,54 +52,7 @@ def pct(values: Sequence[float], q: float) -> float:
     return ordered[k]
 
 
-def cpu_of(proc: psutil.Process) -> float:
-    t = proc.cpu_times()
-    return float(t.user + t.system)
-
-
-def kill_pids(pids: Sequence[int]) -> None:
-    """SIGKILL each pid that is still alive (children first if given in that order)."""
-    for pid in pids:
-        with suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
 # -- (a) in process -------------------------------------------------------------
-
-
-@dataclass
-class Trees:
-    roots: list[subprocess.Popen[bytes]]
-    refs: list[ProcessRef]
-    all_pids: list[int]  # roots and their children
-
-
-def start_trees(count: int, life_s: float) -> Trees:
-    code = TREE_SRC.format(secs=life_s)
-    roots = [
-        subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        for _ in range(count)
-    ]
-    refs = [ProcessRef(p.pid, psutil.Process(p.pid).create_time()) for p in roots]
-    deadline = time.monotonic() + 60
-    all_pids: list[int] = []
-    for p in roots:
-        while True:
-            kids = psutil.Process(p.pid).children()
-            if kids or time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
-        all_pids.extend(k.pid for k in kids)
-    all_pids.extend(p.pid for p in roots)
-    return Trees(roots, refs, all_pids)
-
-
-def stop_trees(trees: Trees) -> None:
-    kill_pids(trees.all_pids)  # children first, then roots
-    for p in trees.roots:
-        p.wait(timeout=10)
 
 
 @dataclass
@@ -241,127 +174,6 @@ def in_process(args: argparse.Namespace) -> None:
 # -- (b) end to end ---------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    url: str
-    project_id: str
-    token: str
-    data_dir: Path
-    descendants: set[int]  # every process seen under the server, killed at the end if alive
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"X-Auth-Token": self.token}
-
-
-@contextmanager
-def serve(data_dir: Path, metrics_period_s: float | None, capacity_cores: int) -> Iterator[Server]:
-    port = free_port()
-    env = dict(os.environ)
-    env.pop("TRAINJOBS_METRICS_PERIOD_S", None)
-    if metrics_period_s is not None:
-        env["TRAINJOBS_METRICS_PERIOD_S"] = str(metrics_period_s)
-    # The runs sleep: let them all be admitted at once, whatever cores and memory
-    # this machine has (a server without a scheduler ignores these).
-    env["TRAINJOBS_CAPACITY_CORES"] = str(max(64, capacity_cores))
-    env["TRAINJOBS_CAPACITY_MEMORY_GIB"] = "100000"
-    log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(TRAINJOBS), "serve", "--data-dir", str(data_dir), "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    descendants: set[int] = set()
-    try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                log.flush()
-                tail = Path(log.name).read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{tail}")
-            with suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become healthy")
-            time.sleep(0.1)
-        creds = json.loads((data_dir / "credentials.json").read_text())
-        yield Server(proc, url, creds["project_id"], creds["token"], data_dir, descendants)
-    finally:
-        with suppress(psutil.NoSuchProcess):
-            descendants.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        kill_pids(sorted(descendants))  # runs the server left behind, if any
-
-
-def api(server: Server, method: str, path: str, **kw: Any) -> dict[str, Any]:
-    r = httpx.request(
-        method,
-        f"{server.url}/v1/{server.project_id}{path}",
-        headers=server.headers,
-        timeout=30,
-        **kw,
-    )
-    if r.status_code >= 400:
-        raise RuntimeError(f"{method} {path}: {r.status_code} {r.text}")
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def upload_code(data_dir: Path, life_s: float) -> None:
-    code = data_dir / "code-src"
-    code.mkdir()
-    (code / "sleep.py").write_text(TREE_SRC.format(secs=life_s))
-    ObjectStore.from_url(str(data_dir / "obs")).upload(code, parse_obs_path("/bench/code"))
-
-
-def version_status(server: Server, job_id: int, version_id: int) -> int:
-    body = api(server, "GET", f"/training-jobs/{job_id}/versions/{version_id}")
-    return int(body["status"])
-
-
-def thread_cpu(proc: psutil.Process) -> dict[int, float]:
-    return {t.id: t.user_time + t.system_time for t in proc.threads()}
-
-
-@dataclass
-class Window:
-    total_pct: float  # the server's CPU, % of one core
-    old_threads: list[float]  # threads that existed before the runs, busiest first
-    new_threads_pct: float  # all threads started since (run supervisors and the like)
-
-
-def server_cpu(server: Server, seconds: float, before_runs: set[int]) -> Window:
-    """The server's CPU over ``seconds``, split by thread."""
-    me = psutil.Process(server.proc.pid)
-    t0 = thread_cpu(me)
-    c0, w0 = cpu_of(me), time.monotonic()
-    time.sleep(seconds)
-    c1, w1 = cpu_of(me), time.monotonic()
-    t1 = thread_cpu(me)
-    span = w1 - w0
-    delta = {k: (v - t0.get(k, 0.0)) / span * 100 for k, v in t1.items()}
-    old = sorted((v for k, v in delta.items() if k in before_runs), reverse=True)
-    new = sum(v for k, v in delta.items() if k not in before_runs)
-    return Window((c1 - c0) / span * 100, old, new)
-
-
 @dataclass
 class E2E:
     label: str
@@ -369,53 +181,6 @@ class E2E:
     busy: Window
     threads: int
     procs: int
-
-
-def create_runs(server: Server, count: int) -> list[tuple[int, int]]:
-    created: list[tuple[int, int]] = []
-    for i in range(count):
-        body = api(
-            server,
-            "POST",
-            "/training-jobs",
-            json={
-                "job_name": f"sampler-bench-{i}",
-                "config": {
-                    "worker_server_num": 1,
-                    "app_url": "/bench/code/",
-                    "boot_file_url": "/bench/code/sleep.py",
-                    "spec_id": 1,
-                },
-            },
-        )
-        created.append((int(body["job_id"]), int(body["version_id"])))
-    deadline = time.monotonic() + 120
-    pending = set(created)
-    while pending:
-        for job_id, version_id in list(pending):
-            status = version_status(server, job_id, version_id)
-            if status == RUNNING:
-                pending.discard((job_id, version_id))
-            elif status in TERMINAL:
-                raise RuntimeError(f"version {version_id} ended early: status {status}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{len(pending)} versions never reached RUNNING")
-        time.sleep(0.2)
-    return created
-
-
-def stop_runs(server: Server, created: list[tuple[int, int]]) -> None:
-    for job_id, version_id in created:
-        api(server, "POST", f"/training-jobs/{job_id}/versions/{version_id}/stop")
-    deadline = time.monotonic() + 60
-    pending = set(created)
-    while pending and time.monotonic() < deadline:
-        for job_id, version_id in list(pending):
-            if version_status(server, job_id, version_id) in TERMINAL:
-                pending.discard((job_id, version_id))
-        time.sleep(0.2)
-    if pending:
-        print(f"  note: {len(pending)} versions did not end after stop", file=sys.stderr)
 
 
 def end_to_end_once(args: argparse.Namespace, label: str, period: float | None) -> E2E:
