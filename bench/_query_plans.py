@@ -56,6 +56,10 @@ def query_plans(
                 lambda c: q.list_versions(c, job, 10, deep_offset),
             ),
             ("list_versions(1000, 0)", lambda c: q.list_versions(c, job, 1000, 0)),
+            (
+                "list_versions(1000, 0), heads",
+                lambda c: q.list_versions(c, job, 1000, 0, q.HEAD_COLUMNS),
+            ),
         ]
         for label, call in calls:
             with db.read() as conn, _captured(db.engine) as seen:
