@@ -341,6 +341,32 @@ def measure(
     )
 
 
+def merged(parts: Sequence[Result]) -> Result:
+    """Several measurements of one scenario as one: the counts and times added,
+    the percentiles of all their latencies, the CPU figures weighted."""
+    latencies = sorted(x for r in parts for x in r.latencies_ms)
+    n, seconds = len(latencies), sum(r.seconds for r in parts)
+
+    def per_request(name: str) -> float:
+        return sum(getattr(r, name) * r.requests for r in parts) / max(1, n)
+
+    return Result(
+        scenario=parts[0].scenario,
+        requests=n,
+        errors=sum(r.errors for r in parts),
+        seconds=seconds,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        max_ms=latencies[-1] if latencies else math.nan,
+        rps=n / seconds if seconds > 0 else math.nan,
+        client_cpu_ms=per_request("client_cpu_ms"),
+        server_cpu_ms=per_request("server_cpu_ms"),
+        other_cpu_pct=sum(r.other_cpu_pct * r.seconds for r in parts) / max(seconds, 1e-9),
+        response_bytes=parts[0].response_bytes,
+        latencies_ms=latencies,
+    )
+
+
 def _busy_s() -> float:
     """CPU seconds the whole machine has spent busy, all cores together."""
     t = psutil.cpu_times()

@@ -18,6 +18,11 @@ class Check:
     ok: bool
 
 
+def rate_label(rate: float) -> str:
+    """How a scenario's name says its offered rate (none: closed loop)."""
+    return f" @{rate:g}/s" if rate else ""
+
+
 def at_most(what: str, value: float, limit: float) -> Check:
     return Check(what, value, limit, value <= limit)
 

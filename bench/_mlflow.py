@@ -21,12 +21,15 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
-from _common import Result, Scenario, Target, free_port, measure, stop_process, wait_healthy
+from _common import Result, Scenario, Target, free_port, measure, merged, stop_process, wait_healthy
+from _figures import at_least, print_checks, print_results, rate_label
 from _seed_versions import SYSTEM_METRICS
 
 from trainjobs.domain.runner import version_name
@@ -77,9 +80,11 @@ def mlflow_venv(cache: Path, required: bool) -> Path | None:
                 step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as e:
-            return _unavailable(f"{' '.join(step[:4])}: {e}", required)
+            _unavailable(f"{' '.join(step[:4])}: {e}", required)
+            return None
         if done.returncode != 0:
-            return _unavailable(f"{' '.join(step[:4])}: {done.stderr[-2000:]}", required)
+            _unavailable(f"{' '.join(step[:4])}: {done.stderr[-2000:]}", required)
+            return None
     (venv / READY_MARK).write_text(MLFLOW_VERSION)
     print(f"MLflow installed in {time.perf_counter() - started:.0f} s", flush=True)
     return venv
@@ -89,7 +94,6 @@ def _unavailable(why: str, required: bool) -> None:
     if required:
         raise SystemExit(f"MLflow could not be installed: {why}")
     print(f"no MLflow baseline (--no-mlflow to skip the attempt): {why}", flush=True)
-    return None
 
 
 @dataclass
@@ -267,10 +271,10 @@ def check_search(server: MlflowServer, experiment_id: str, runs: int) -> int:
     return len(response.content)
 
 
-def mlflow_baseline(
-    venv: Path, work: Path, runs: int, like: Scenario, args: argparse.Namespace
-) -> Result:
-    """MLflow's first page of ``runs`` runs under the load ``like`` was measured with."""
+@contextmanager
+def mlflow_serving(venv: Path, work: Path, runs: int) -> Iterator[tuple[Target, int, int | None]]:
+    """MLflow up on an experiment of ``runs`` runs, its first page checked: the
+    search to repeat, its response's size and the server's pid."""
     server = MlflowServer(venv, work)
     try:
         t0 = time.perf_counter()
@@ -281,17 +285,49 @@ def mlflow_baseline(
         added = seed_runs(server.db_path, experiment_id, runs, work / "artifacts")
         print(f"seeded {added:,} MLflow runs in {time.perf_counter() - t0:.1f} s; {runs:,} in all")
         size = check_search(server, experiment_id, runs)
-        sc = Scenario(f"MLflow runs/search max_results=10{_at(like.rate)}", 10, 1, like.rate)
-        target = search_target(server, experiment_id)
-        result = measure(
-            target, sc, args.clients, args.seconds, args.warmup, args.client, server.pid
-        )
-        result.response_bytes = size
-        print(f"  {sc.name}: {result.requests} requests in {result.seconds:.1f} s", flush=True)
-        return result
+        yield search_target(server, experiment_id), size, server.pid
     finally:
         server.stop()
 
 
-def _at(rate: float) -> str:
-    return f" @{rate:g}/s" if rate else ""
+def side_by_side(
+    args: argparse.Namespace, trainjobs: Target, trainjobs_pid: int | None, work: Path, runs: int
+) -> dict[str, Result]:
+    """trainjobs' first page and MLflow's on the same runs, in ``--mlflow-rounds``
+    alternating rounds (ABBA: a drift of the machine's load weighs on both alike)
+    of ``--seconds`` in all each."""
+    with mlflow_serving(args.mlflow_venv, work, runs) as (search, size, pid):
+        sc = Scenario(f"per_page=10&page=1{rate_label(args.rate)}, beside MLflow", 10, 1, args.rate)
+        msc = Scenario(
+            f"MLflow runs/search max_results=10{rate_label(args.rate)}", 10, 1, args.rate
+        )
+        sides = [("trainjobs", trainjobs, sc, trainjobs_pid), ("mlflow", search, msc, pid)]
+        rounds: dict[str, list[Result]] = {"trainjobs": [], "mlflow": []}
+        share = args.seconds / args.mlflow_rounds
+        for n in range(args.mlflow_rounds):
+            for key, target, scenario, server_pid in sides if n % 2 == 0 else sides[::-1]:
+                result = measure(
+                    target, scenario, args.clients, share, args.warmup, args.client, server_pid
+                )
+                rounds[key].append(result)
+        out = {f"side_{key}": merged(parts) for key, parts in rounds.items()}
+    out["side_mlflow"].response_bytes = size
+    print(f"  side by side: {args.mlflow_rounds} rounds of {share:g} s each", flush=True)
+    return out
+
+
+def print_side_by_side(trainjobs: Result, mlflow: Result, min_ratio: float) -> None:
+    print_results(
+        f"side by side: trainjobs' first page against MLflow {MLFLOW_VERSION}'s on the same "
+        "runs, measured in alternating rounds",
+        [trainjobs, mlflow],
+    )
+    ratio = trainjobs.rps / mlflow.rps if mlflow.rps > 0 else float("inf")
+    print(
+        f"trainjobs {trainjobs.rps:,.1f} req/s, MLflow runs/search {mlflow.rps:,.1f} req/s: "
+        f"{ratio:.1f}x"
+    )
+    print_checks(
+        "against the baseline",
+        [at_least("per_page=10 req/s / MLflow's, x >=", ratio, min_ratio)],
+    )

@@ -51,9 +51,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 import httpx
-from _common import CLIENTS, Result, Scenario, Server, client_overhead, measure, page_target
-from _figures import Check, at_least, at_most, print_checks, print_results
-from _mlflow import MLFLOW_VERSION, default_cache, mlflow_baseline, mlflow_venv
+from _common import (
+    CLIENTS,
+    Result,
+    Scenario,
+    Server,
+    client_overhead,
+    measure,
+    page_target,
+)
+from _figures import Check, at_least, at_most, print_checks, print_results, rate_label
+from _mlflow import MLFLOW_VERSION, default_cache, mlflow_venv, print_side_by_side, side_by_side
 from _query_plans import query_plans, short_sql
 from _seed_versions import SeedReport, seed
 
@@ -116,23 +124,6 @@ def scale_checks(small: dict[str, Result], large: dict[str, Result]) -> list[Che
     return out
 
 
-def print_mlflow(trainjobs: Result, mlflow: Result) -> None:
-    print_results(
-        f"side by side, {trainjobs.scenario}: trainjobs against "
-        f"MLflow {MLFLOW_VERSION} on the same runs",
-        [trainjobs, mlflow],
-    )
-    ratio = trainjobs.rps / mlflow.rps if mlflow.rps > 0 else float("inf")
-    print(
-        f"trainjobs {trainjobs.rps:,.1f} req/s, MLflow runs/search {mlflow.rps:,.1f} req/s: "
-        f"{ratio:.1f}x"
-    )
-    print_checks(
-        "against the baseline",
-        [at_least("per_page=10 req/s / MLflow's, x >=", ratio, MLFLOW_MIN_RATIO)],
-    )
-
-
 # -- the run ------------------------------------------------------------------------
 
 
@@ -167,16 +158,16 @@ def run_size(
             for line in plan:
                 print(f"      {line}")
 
-    def at(rate: float) -> str:
-        return f" @{rate:g}/s" if rate else ""
-
     scenarios = {
-        "first": Scenario(f"per_page=10&page=1{at(args.rate)}", 10, 1, args.rate),
+        "first": Scenario(f"per_page=10&page=1{rate_label(args.rate)}", 10, 1, args.rate),
         "deep": Scenario(
-            f"per_page=10&page={args.deep_page}{at(args.rate)}", 10, args.deep_page, args.rate
+            f"per_page=10&page={args.deep_page}{rate_label(args.rate)}",
+            10,
+            args.deep_page,
+            args.rate,
         ),
         "big": Scenario(
-            f"per_page=1000&page=1{at(args.big_rate)}, {args.big_clients} cl",
+            f"per_page=1000&page=1{rate_label(args.big_rate)}, {args.big_clients} cl",
             1000,
             1,
             args.big_rate,
@@ -200,16 +191,18 @@ def run_size(
             result.response_bytes = size
             results[key] = result
             print(f"  {sc.name}: {result.requests} requests in {result.seconds:.1f} s", flush=True)
+        if mlflow_work is not None:
+            side = page_target(server, path, scenarios["first"])
+            results.update(
+                side_by_side(args, side, server.pid, mlflow_work, report.target_versions)
+            )
+            results["side_trainjobs"].response_bytes = results["first"].response_bytes
     finally:
         server.stop()
-    if mlflow_work is not None:
-        results["mlflow"] = mlflow_baseline(
-            args.mlflow_venv, mlflow_work, report.target_versions, scenarios["first"], args
-        )
     print_results(
         f"{total:,} versions, {args.clients} clients ({args.big_clients} for per_page=1000), "
         f"{args.seconds:g} s each",
-        [r for k, r in results.items() if k != "mlflow"],
+        [r for k, r in results.items() if not k.startswith("side_")],
     )
     if not args.rate:
         rps, n = results["first"].rps, args.clients
@@ -219,8 +212,8 @@ def run_size(
             f"with {n} clients needs {n * 1000 / FIRST_PAGE_P50_MS:,.0f} req/s"
         )
     print_checks("targets", checks_for(results, args.big_clients))
-    if "mlflow" in results:
-        print_mlflow(results["first"], results["mlflow"])
+    if "side_mlflow" in results:
+        print_side_by_side(results["side_trainjobs"], results["side_mlflow"], MLFLOW_MIN_RATIO)
     return report, results
 
 
@@ -250,6 +243,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help=f"measure MLflow {MLFLOW_VERSION}'s runs/search on the same data (default: when it "
         "can be installed; --mlflow: fail if it cannot)",
+    )
+    p.add_argument(
+        "--mlflow-rounds",
+        type=int,
+        default=4,
+        help="side by side: alternating rounds of trainjobs and MLflow, --seconds in all each",
     )
     p.add_argument(
         "--cache",
