@@ -3,13 +3,15 @@
 MLflow is installed (pinned to ``MLFLOW_VERSION``) into a virtual environment of
 its own, made once under a cache dir and reused, so that it never meets the
 project's dependencies. Its server runs as one process (``--workers 1``), as
-``trainjobs serve`` does, on a SQLite file. One experiment gets as many runs as
-the trainjobs target job has versions, inserted straight into MLflow's tables
-(through its REST API that would take far longer than the measurement): each
-run with the target job's parameters and configuration as params, the seeded
-system metrics as metric history and latest values, and the tags the MLflow
-client sets.
-"""
+``trainjobs serve`` does, on a SQLite file, without the job-queue consumers it
+would otherwise start beside it (they poll the database; searches never use
+them). The server makes its schema when it starts; then one experiment gets as
+many runs as the trainjobs target job has versions, inserted straight into
+MLflow's tables in one transaction (through its REST API that would take far
+longer than the measurement): each run named and timed as the version of the
+same number, with the versions' configuration as params, the seeded system
+metrics as metric history and latest values, and the tags the MLflow client
+sets."""
 
 from __future__ import annotations
 

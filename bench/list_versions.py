@@ -14,15 +14,19 @@ same data dir, topped up between runs, and checked against the targets.
     .venv/bin/python bench/list_versions.py --quick     # a smoke run, a minute or two
     .venv/bin/python bench/list_versions.py --keep /tmp/tj-bench  # reuse the seeded dir
 
-The baseline, measured in the same run after the first size (``--no-mlflow``
+The baseline, measured in the same run on the first size (``--no-mlflow``
 skips it): MLflow's tracking server (``bench/_mlflow.py``), installed into a
 virtual environment of its own under ``--cache`` (made once, then reused),
 holding one experiment with as many runs as the target job has versions, each
-with comparable params, metrics and tags. It is driven by the same load code,
-clients and duration as trainjobs' first page, with the first page of
-``POST /api/2.0/mlflow/runs/search`` (``max_results`` 10). Both servers run as
-one process (``mlflow server --workers 1``; trainjobs serves from one process
-too), one at a time, so each has the machine's cores to itself.
+with comparable params, metrics and tags. Its first page,
+``POST /api/2.0/mlflow/runs/search`` with ``max_results`` 10, is driven by the
+same load code, clients and duration as trainjobs' first page, in
+``--mlflow-rounds`` rounds alternating with trainjobs' (ABBA, so that a drift
+of the machine's load weighs on both alike). Each server is one process
+(``mlflow server --workers 1``, uvicorn's single worker; ``trainjobs serve``
+is one process too) and only one is under load at a time, the other idle.
+trainjobs checks the project token of every request; MLflow, as it ships,
+checks nothing.
 
 The clients are threads, each with its own keep-alive connection: an
 ``httpx.Client`` or, with ``--client stdlib`` (the default), an
