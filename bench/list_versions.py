@@ -311,6 +311,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error("--versions-total: sizes go in increasing order (rows are only added)")
     if (args.deep_page - 1) * 10 >= args.target_versions:
         p.error("--deep-page lies past the target job's last version")
+    if args.mlflow_rounds < 1 or args.big_clients < 1:
+        p.error("--mlflow-rounds and --big-clients: 1 or more")
     if args.target_versions > args.versions_total[0] or args.versions_per_job < 1:
         p.error("--target-versions must fit in the first size; --versions-per-job >= 1")
     return args
