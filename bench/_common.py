@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,21 +67,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},
             )
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(
-                    f"the server exited ({self.proc.returncode}):\n{_tail(self.log_path)}"
-                )
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            self.stop()
-            raise SystemExit(f"the server did not become healthy:\n{_tail(self.log_path)}")
+        wait_healthy(self.proc, f"{self.base}/health", self.log_path, self.stop)
         creds = json.loads((self.data_dir / CREDENTIALS_FILE).read_text())
         self.project_id, self.token = creds["project_id"], creds["token"]
         return self
@@ -92,14 +78,38 @@ class Server:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
+        stop_process(proc)
+
+
+def wait_healthy(
+    proc: subprocess.Popen[bytes], url: str, log_path: Path, stop: Callable[[], None]
+) -> None:
+    """Wait until ``url`` answers 200; on the server's exit or a time-out, ``stop``
+    it and exit with the tail of its log."""
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited ({proc.returncode}):\n{_tail(log_path)}")
         try:
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    stop()
+    raise SystemExit(f"the server did not become healthy:\n{_tail(log_path)}")
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL after ``STOP_TIMEOUT_S``."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -331,7 +341,59 @@ def measure(
     )
 
 
+def merged(parts: Sequence[Result]) -> Result:
+    """Several measurements of one scenario as one: the counts and times added,
+    the percentiles of all their latencies, the CPU figures weighted."""
+    latencies = sorted(x for r in parts for x in r.latencies_ms)
+    n, seconds = len(latencies), sum(r.seconds for r in parts)
+
+    def per_request(name: str) -> float:
+        return sum(getattr(r, name) * r.requests for r in parts) / max(1, n)
+
+    return Result(
+        scenario=parts[0].scenario,
+        requests=n,
+        errors=sum(r.errors for r in parts),
+        seconds=seconds,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        max_ms=latencies[-1] if latencies else math.nan,
+        rps=n / seconds if seconds > 0 else math.nan,
+        client_cpu_ms=per_request("client_cpu_ms"),
+        server_cpu_ms=per_request("server_cpu_ms"),
+        other_cpu_pct=sum(r.other_cpu_pct * r.seconds for r in parts) / max(seconds, 1e-9),
+        response_bytes=parts[0].response_bytes,
+        latencies_ms=latencies,
+    )
+
+
 def _busy_s() -> float:
     """CPU seconds the whole machine has spent busy, all cores together."""
     t = psutil.cpu_times()
     return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
+
+
+def client_overhead(clients: int, seconds: float, client_kind: str) -> float:
+    """CPU ms per request that the client side alone costs, against a trivial
+    server (stdlib, in another process) that answers a body the size of a
+    per_page=10 page."""
+    code = (
+        "import http.server,sys\n"
+        "b=b' ' * 19_500\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    protocol_version='HTTP/1.1'\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200);self.send_header('content-length',str(len(b)));"
+        "self.end_headers();self.wfile.write(b)\n"
+        "    def log_message(self,*a):pass\n"
+        "http.server.ThreadingHTTPServer(('127.0.0.1',int(sys.argv[1])),H).serve_forever()\n"
+    )
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", code, str(port)])
+    try:
+        wait_healthy(proc, f"http://127.0.0.1:{port}/", Path(os.devnull), lambda: None)
+        stub = Target(port, "/")
+        r = measure(stub, Scenario("stub", 10, 1), clients, seconds, 0.2, client_kind, proc.pid)
+        return r.client_cpu_ms
+    finally:
+        stop_process(proc)

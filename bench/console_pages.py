@@ -35,7 +35,8 @@ from urllib.parse import urljoin
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from list_versions import Server, seed  # noqa: E402
+from _common import Server  # noqa: E402
+from _seed_versions import seed  # noqa: E402
 
 TTFB_TARGET_MS = 100.0
 FIRST_VIEW_TARGET_KB = 300.0

@@ -216,6 +216,8 @@ versions = sa.Table(
 )
 # Newest-first pages of one job walk this index and touch only the page's rows.
 sa.Index("ix_versions_job_id", versions.c.job_id, versions.c.id)
+# A page's (id, status) pairs from the index alone (id is the rowid on SQLite).
+sa.Index("ix_versions_job_number_status", versions.c.job_id, versions.c.number, versions.c.status)
 sa.Index("ix_versions_status", versions.c.status)
 sa.Index("ix_versions_owner_status", versions.c.owner, versions.c.status)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from json import encoder
 from typing import Any
 
 from trainjobs.domain.catalog import Engine, Spec
@@ -16,6 +17,12 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+# A str as a JSON string, as ``_dumps`` writes it, by the json module's own C
+# encoder without the encoder object each ``json.dumps`` call builds: a third of
+# the time, as fast as orjson measured here, which is therefore not used.
+_json_str: Callable[[str], str] = encoder.encode_basestring
+
+
 def version_json(row: Any, now: int) -> str:
     """One version record as JSON text: the fields that change, spliced around the
     immutable snapshot rendered when the version was created."""
@@ -23,8 +30,8 @@ def version_json(row: Any, now: int) -> str:
     return (
         f'{{"version_id":{row.id},"status":{row.status},"duration":{duration},'
         f'"start_time":{row.start_time},{row.snapshot[1:-1]},'
-        f'"model_metric_list":{_dumps(row.model_metric_list)},'
-        f'"system_metric_list":{_dumps(row.system_metric_list)}}}'
+        f'"model_metric_list":{_json_str(row.model_metric_list)},'
+        f'"system_metric_list":{_json_str(row.system_metric_list)}}}'
     )
 
 
@@ -53,10 +60,17 @@ class RenderedVersions:
 
         return picked, known
 
-    def render(self, row: Any, now: int, picked: Mapping[int, bytes]) -> bytes:
-        text = picked.get(row.id)
-        if text is not None:
-            return text
+    def render(self, rows: Iterable[Any], now: int, picked: Mapping[int, bytes]) -> list[bytes]:
+        """Each row's JSON: the page's picks as they are, the others rendered (and
+        kept if they have ended)."""
+        pick = picked.get
+        out: list[bytes] = []
+        for row in rows:
+            text = pick(row.id)
+            out.append(text if text is not None else self._rendered(row, now))
+        return out
+
+    def _rendered(self, row: Any, now: int) -> bytes:
         text = version_json(row, now).encode()
         if row.status in TERMINAL:
             if len(self._kept) >= self.limit:
@@ -75,14 +89,20 @@ def version_list(
 ) -> bytes:
     """GET .../versions (the seed's tables 3 and 4), rendered straight to bytes."""
     head = (
-        f'{{"is_success":true,"job_id":{job.id},"job_name":{_dumps(job.job_name)},'
-        f'"job_desc":{_dumps(job.job_desc)},"version_count":{job.version_count},"versions":['
+        f'{{"is_success":true,"job_id":{job.id},"job_name":{_json_str(job.job_name)},'
+        f'"job_desc":{_json_str(job.job_desc)},"version_count":{job.version_count},"versions":['
     ).encode()
     if rendered is None:
         items = [version_json(row, now).encode() for row in rows]
     else:
-        items = [rendered.render(row, now, picked or {}) for row in rows]
-    return b"".join((head, b",".join(items), b"]}"))
+        items = rendered.render(rows, now, picked or {})
+    if not items:
+        return head + b"]}"
+    # The envelope goes onto the first and last items, so that the page's bytes
+    # are copied once, by the join, not again to wrap them.
+    items[0] = head + items[0]
+    items[-1] += b"]}"
+    return b",".join(items)
 
 
 def version_detail(job: Any, row: Any, now: int) -> dict[str, Any]:
