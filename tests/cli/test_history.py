@@ -4,15 +4,37 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from cli.conftest import Cli
 from conftest import Server, unique_name
 
 FAILING = "import sys\nprint('about to fail', flush=True)\nsys.exit(3)\n"
+INTERRUPT_WAIT_S = 60
+
+
+def _cli_env(server: Server) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINJOBS_")}
+    env["TRAINJOBS_DATA_DIR"] = str(server.data_dir)
+    env["PYTHONFAULTHANDLER"] = "1"  # a CLI that hangs shows where, when told to abort
+    return env
+
+
+def _ended_after_ctrl_c(proc: subprocess.Popen[str], what: str) -> str:
+    """Its stderr once it ended; a failure with every thread's stack if it hangs."""
+    try:
+        return proc.communicate(timeout=INTERRUPT_WAIT_S)[1]
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _out, err = proc.communicate()
+        pytest.fail(f"{what}: the CLI did not end after Ctrl-C; its stacks:\n{err}")
 
 
 def test_show_has_failure_reason_and_code_digest(cli: Cli, server: Server) -> None:
@@ -56,8 +78,7 @@ def test_rerun_and_diff_from_the_cli(cli: Cli, server: Server, tmp_path: Path) -
 def test_ctrl_c_while_waiting_leaves_the_run_going(server: Server) -> None:
     created = server.create_job("import time\nprint('holding', flush=True)\ntime.sleep(600)\n")
     job, version = created["job_id"], created["version_id"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINJOBS_")}
-    env["TRAINJOBS_DATA_DIR"] = str(server.data_dir)
+    env = _cli_env(server)
     server.wait_status(job, version, {8}, timeout_s=120)
     # `--wait` on a new version of the job, interrupted once it shows a status.
     proc = subprocess.Popen(
@@ -73,7 +94,7 @@ def test_ctrl_c_while_waiting_leaves_the_run_going(server: Server) -> None:
     status = proc.stderr.readline()  # the live status line: it is waiting now
     assert "V0002" in status, status
     proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=120)
+    err = _ended_after_ctrl_c(proc, "versions create --wait")
     assert proc.returncode == 130, err
     flat = " ".join(err.split())
     assert f"version {new_id} of job {job} goes on running" in flat
@@ -81,3 +102,34 @@ def test_ctrl_c_while_waiting_leaves_the_run_going(server: Server) -> None:
     assert server.version(job, new_id)["status"] == 8  # the run goes on
     for vid in (version, new_id):
         server.client.post(f"{server.v1}/training-jobs/{job}/versions/{vid}/stop")
+
+
+def test_ctrl_c_at_any_moment_of_following_a_log_ends_it(server: Server) -> None:
+    # Polling as fast as it can, the CLI spends most of its time inside requests:
+    # an interrupt landing there must still end it, promptly, every time.
+    created = server.create_job("import time\nprint('holding', flush=True)\ntime.sleep(600)\n")
+    job, version = created["job_id"], created["version_id"]
+    env = _cli_env(server)
+    server.wait_status(job, version, {8}, timeout_s=120)
+    deadline = time.monotonic() + 60
+    while "holding" not in server.log_text(job, version):
+        assert time.monotonic() < deadline, "the run never printed its first line"
+        time.sleep(0.05)
+    delays = random.Random(7)
+    try:
+        for attempt in range(8):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "trainjobs", "logs", str(job), str(version), "--follow",
+                 "--poll-interval", "0.05"],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            assert proc.stdout is not None
+            while "holding" not in (line := proc.stdout.readline()):  # it follows now
+                assert line, "the log ended before its 'holding' line"
+            time.sleep(delays.uniform(0, 0.1))
+            proc.send_signal(signal.SIGINT)
+            _ended_after_ctrl_c(proc, f"logs --follow, attempt {attempt}")
+            assert proc.returncode != 0
+        assert server.version(job, version)["status"] == 8  # the run goes on
+    finally:
+        server.client.post(f"{server.v1}/training-jobs/{job}/versions/{version}/stop")

@@ -17,6 +17,7 @@ from trainjobs.cli.output import (
     Token,
     connect,
     console,
+    deferred_interrupts,
     err,
     fail,
     handled,
@@ -105,7 +106,7 @@ def logs(
     def remember(version: dict[str, object], _elapsed: float) -> None:
         last.update(version)
 
-    with handled():
+    with handled(), deferred_interrupts() as asked:
         for text in read_log(
             client,
             job_id,
@@ -115,6 +116,7 @@ def logs(
             poll_s=poll_interval,
             on_update=remember,
             after_line=after,
+            interrupted=asked,
         ):
             _write(text)
     if follow and last and is_terminal(int(str(last["status"]))):

@@ -4,10 +4,13 @@ a message, a hint and an exit code (never a traceback)."""
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -133,6 +136,26 @@ def fail(message: str, hint: str = "", code: int = EXIT_FAILED) -> NoReturn:
     if hint:
         err.print(f"[yellow]hint:[/yellow] {escape(hint)}")
     raise typer.Exit(code)
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[threading.Event]:
+    """Ctrl-C while polling: the event is set, and the poll loop ends at its next
+    pause, between two requests. Raised inside a request, the interrupt could leave
+    the HTTP client's connection pool locked, and closing the client would then
+    wait forever. A second Ctrl-C interrupts at once."""
+    asked = threading.Event()
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager

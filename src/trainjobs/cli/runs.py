@@ -11,6 +11,7 @@ import typer
 from trainjobs.cli.output import (
     EXIT_INTERRUPTED,
     EXIT_RUN_FAILED,
+    deferred_interrupts,
     err,
     fail,
     handled,
@@ -224,8 +225,10 @@ def wait_for_run(
     started = time.monotonic()
     line = StatusLine(err)
     try:
-        with handled(), line:
-            final = wait_for_version(client, job_id, version_id, poll_s=poll_s, on_update=line)
+        with handled(), line, deferred_interrupts() as asked:
+            final = wait_for_version(
+                client, job_id, version_id, poll_s=poll_s, on_update=line, interrupted=asked
+            )
     except KeyboardInterrupt:
         # Only the waiting ends: the run belongs to the service and goes on.
         err.print(

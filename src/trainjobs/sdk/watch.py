@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +18,15 @@ WAIT_TIMEOUT = "trainjobs.wait_timeout"
 OnVersion = Callable[[dict[str, Any], float], None]
 
 
+def _pause(seconds: float, interrupted: threading.Event | None) -> None:
+    """Sleep between two polls; a set ``interrupted`` ends the wait here, between
+    requests, as a KeyboardInterrupt (see ``cli/output.py``'s ``deferred_interrupts``)."""
+    if interrupted is None:
+        time.sleep(seconds)
+    elif interrupted.is_set() or interrupted.wait(seconds):
+        raise KeyboardInterrupt
+
+
 def wait_for_version(
     client: ApiClient,
     job_id: Id,
@@ -25,10 +35,12 @@ def wait_for_version(
     poll_s: float = DEFAULT_POLL_S,
     timeout_s: float | None = None,
     on_update: OnVersion | None = None,
+    interrupted: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Poll the version's details until its status is final; return the last details.
 
-    ``on_update`` sees every poll's details and the seconds waited so far.
+    ``on_update`` sees every poll's details and the seconds waited so far. Once
+    ``interrupted`` is set, the wait ends with KeyboardInterrupt before the next poll.
     """
     started = time.monotonic()
     while True:
@@ -43,7 +55,7 @@ def wait_for_version(
                 WAIT_TIMEOUT,
                 f"version {version_id} of job {job_id} is still running after {timeout_s:g} s",
             )
-        time.sleep(poll_s)
+        _pause(poll_s, interrupted)
 
 
 def first_log_file(client: ApiClient, job_id: Id, version_id: Id) -> str:
@@ -65,11 +77,13 @@ def read_log(
     poll_s: float = DEFAULT_POLL_S,
     on_update: OnVersion | None = None,
     after_line: int = 0,
+    interrupted: threading.Event | None = None,
 ) -> Iterator[str]:
     """Yield the log's text from the line after ``after_line``, a page at a time.
 
     With ``follow`` it keeps polling for new lines until the version's status is
-    final, then yields what was written last and stops.
+    final, then yields what was written last and stops. Once ``interrupted`` is
+    set, following ends with KeyboardInterrupt before the next poll.
     """
     cursor = after_line  # the last line already yielded
     final = not follow
@@ -101,4 +115,4 @@ def read_log(
         if is_terminal(int(version["status"])):
             final = True  # one more read drains what the run wrote last
             continue
-        time.sleep(poll_s)
+        _pause(poll_s, interrupted)
