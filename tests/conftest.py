@@ -283,3 +283,35 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
     yield srv
     srv.stop()
     srv.drop()
+
+
+# -- shared by test_errors.py and test_errors_paths.py -------------------------------
+
+
+@pytest.fixture(scope="session")
+def log_start(server: Server) -> int:
+    """Where the shared service's log stood when the first module that asks began (the
+    error modules ask from their first test, so their last test sees all they caused)."""
+    return (server.data_dir.parent / f"serve-{server.port}.log").stat().st_size
+
+
+@pytest.fixture(scope="module")
+def code(server: Server) -> tuple[str, str]:
+    """(app_url, boot_file_url) of a code folder in the store."""
+    return server.upload_script("pass\n")
+
+
+@pytest.fixture(scope="module")
+def done(server: Server) -> dict[str, Any]:
+    """A job whose only version has COMPLETED."""
+    created = server.create_job("pass\n")
+    server.wait_status(created["job_id"], created["version_id"])
+    return created
+
+
+@pytest.fixture(scope="module")
+def other(server: Server) -> dict[str, Any]:
+    """A second job, to reach one job's version through another job's path."""
+    created = server.create_job("pass\n")
+    server.wait_status(created["job_id"], created["version_id"])
+    return created

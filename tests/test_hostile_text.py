@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Server
-from test_iam import make_user
+from iam_helpers import make_user
 from trainjobs.app import create_app
 from trainjobs.settings import Settings
 

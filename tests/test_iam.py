@@ -1,171 +1,36 @@
-"""IAM-compatible tokens (POST /v3/auth/tokens and friends) against a real server, with
-users and projects made as the real ``trainjobs users`` / ``projects`` commands make
-them (the commands themselves are tested here too)."""
+"""IAM-compatible tokens (POST /v3/auth/tokens and friends) against a real server:
+issuing, refusals, validation, revocation, expiry, projects, and keystoneauth1 unchanged."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import Password as DiscoveringPassword
 from keystoneauth1.identity import v3
 
-from conftest import TRAINJOBS, Server, assert_envelope
-from trainjobs.domain import accounts
-from trainjobs.settings import DEFAULT_JOB_QUOTA, Settings
-from trainjobs.store.database import MIGRATIONS_DIR, Database
-
-TOKENS = "/v3/auth/tokens"
-DAY_S = 24 * 3600
-
-
-# -- helpers (test_signing.py uses them too) ------------------------------------
-
-
-def trainjobs(server: Server, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI against the server's data dir."""
-    done = subprocess.run(
-        [*TRAINJOBS, *args, "--data-dir", str(server.data_dir)],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check:
-        assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
-def _accounts_db(server: Server) -> Database:
-    """The server's database, as ``trainjobs users`` opens it (its key file included)."""
-    settings = Settings.from_env(
-        data_dir=server.data_dir,
-        database_url=server.env.get("TRAINJOBS_DATABASE_URL") or server.database_url,
-        secret_key_file=server.env.get("TRAINJOBS_SECRET_KEY_FILE", ""),
-    )
-    return Database(settings.resolved_database_url, settings.resolved_secret_key_file)
-
-
-def make_user(
-    server: Server,
-    projects: tuple[str, ...] = ("default",),
-    *,
-    domain: str = "default",
-    with_aksk: bool = False,
-    password: str | None = None,
-) -> dict[str, Any]:
-    """A new user, made as ``trainjobs users create --json`` makes it (the same domain
-    call, in this process: a CLI start-up per user would dominate these tests; the
-    command itself is tested below): its id, name, projects and secrets."""
-    db = _accounts_db(server)
-    try:
-        made = accounts.create_user(
-            db, domain, f"u-{uuid.uuid4().hex[:10]}", projects, password, with_aksk
-        )
-    finally:
-        db.dispose()
-    user: dict[str, Any] = {
-        "id": made.user.id,
-        "domain": made.user.domain,
-        "name": made.user.name,
-        "projects": [{"id": p.id, "name": p.name} for p in made.projects],
-        "password": made.password if password is None else password,
-    }
-    if made.access_key:
-        user["access_key"], user["secret_key"] = made.access_key, made.secret_key
-    return user
-
-
-def make_project(server: Server) -> dict[str, Any]:
-    db = _accounts_db(server)
-    try:
-        project = accounts.create_project(db, f"p-{uuid.uuid4().hex[:10]}", DEFAULT_JOB_QUOTA)
-    finally:
-        db.dispose()
-    return {"id": project.id, "name": project.name}
-
-
-def password_auth(
-    user: dict[str, Any], scope: Any = None, password: str | None = None
-) -> dict[str, Any]:
-    auth: dict[str, Any] = {
-        "identity": {
-            "methods": ["password"],
-            "password": {
-                "user": {
-                    "name": user["name"],
-                    "password": password if password is not None else user["password"],
-                    "domain": {"name": user["domain"]},
-                }
-            },
-        }
-    }
-    if scope is not None:
-        auth["scope"] = scope
-    return {"auth": auth}
-
-
-def aksk_auth(ak: str, sk: str, scope: Any = None) -> dict[str, Any]:
-    auth: dict[str, Any] = {
-        "identity": {
-            "methods": ["hw_ak_sk"],
-            "hw_ak_sk": {"access": {"key": ak}, "secret": {"key": sk}},
-        }
-    }
-    if scope is not None:
-        auth["scope"] = scope
-    return {"auth": auth}
-
-
-def issue(server: Server, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(f"{server.base}{TOKENS}", json=body, timeout=30)
-
-
-def token_for(server: Server, user: dict[str, Any], project: str = "default") -> str:
-    r = issue(server, password_auth(user, {"project": {"name": project}}))
-    assert r.status_code == 201, r.text
-    return r.headers["X-Subject-Token"]
-
-
-def list_jobs(server: Server, project_id: str, token: str) -> httpx.Response:
-    return httpx.get(
-        f"{server.base}/v1/{project_id}/training-jobs", headers={"X-Auth-Token": token}, timeout=30
-    )
-
-
-def keystone_error(response: httpx.Response, status: int) -> str:
-    """The Keystone error shape keystoneauth reads; returns the message."""
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == status and error["title"] and error["message"]
-    assert set(response.json()) == {"error"}
-    return str(error["message"])
-
-
-def parse_iso(text: str) -> datetime:
-    assert text.endswith("Z"), text
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def server_log(server: Server) -> str:
-    return Path(server.log.name).read_text(errors="replace")
-
+from conftest import Server, assert_envelope
+from iam_helpers import (
+    DAY_S,
+    TOKENS,
+    _now,
+    aksk_auth,
+    issue,
+    keystone_error,
+    list_jobs,
+    make_project,
+    make_user,
+    parse_iso,
+    password_auth,
+    token_for,
+    trainjobs,
+)
 
 # -- version discovery ------------------------------------------------------------
 
@@ -510,132 +375,3 @@ def test_keystoneauth_reports_a_wrong_password_with_the_servers_message(server: 
     with pytest.raises(ks_exceptions.Unauthorized) as raised:
         ks_session.Session(auth=auth).get_token()
     assert "password is wrong" in str(raised.value)
-
-
-# -- the CLI and the store -----------------------------------------------------------
-
-
-def test_cli_lists_users_and_projects_without_secrets(server: Server) -> None:
-    project = make_project(server)
-    user = make_user(server, (project["id"],), with_aksk=True)
-    listed = json.loads(trainjobs(server, "users", "list", "--json").stdout)
-    mine = next(u for u in listed if u["id"] == user["id"])
-    assert mine["access_keys"] == [user["access_key"]]
-    assert mine["projects"] == [{"id": project["id"], "name": project["name"]}]
-    table = (
-        trainjobs(server, "users", "list").stdout
-        + trainjobs(server, "users", "list", "--json").stdout
-    )
-    assert user["secret_key"] not in table and user["password"] not in table
-    projects = json.loads(trainjobs(server, "projects", "list", "--json").stdout)
-    assert {"id": project["id"], "name": project["name"], "job_quota": 10_000} in projects
-    assert project["name"] in trainjobs(server, "projects", "list").stdout
-
-
-def test_cli_create_prints_the_secrets_once_in_plain_text(server: Server) -> None:
-    name = f"u-{uuid.uuid4().hex[:10]}"
-    out = trainjobs(server, "users", "create", name, "--with-aksk").stdout
-    lines = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
-    password, ak, sk = lines["password"], lines["access key (AK)"], lines["secret key (SK)"]
-    user = {"name": name, "domain": "default", "password": password}
-    assert issue(server, password_auth(user)).status_code == 201
-    assert issue(server, aksk_auth(ak, sk)).status_code == 201
-
-
-def test_cli_create_json_names_projects_and_secrets_that_work(server: Server) -> None:
-    project = json.loads(
-        trainjobs(server, "projects", "create", f"p-{uuid.uuid4().hex[:10]}", "--json").stdout
-    )
-    args = ["users", "create", f"u-{uuid.uuid4().hex[:10]}", "--json", "--with-aksk"]
-    args += ["--project", project["name"], "--password", "a good password"]
-    made = json.loads(trainjobs(server, *args).stdout)
-    assert made["projects"] == [{"id": project["id"], "name": project["name"]}]
-    assert "password" not in made  # chosen by the caller: not shown back
-    user = {**made, "password": "a good password"}
-    assert issue(server, password_auth(user)).status_code == 201
-    assert issue(server, aksk_auth(made["access_key"], made["secret_key"])).status_code == 201
-
-
-def test_cli_refusals(server: Server) -> None:
-    user = make_user(server)
-    dup = trainjobs(server, "users", "create", user["name"], check=False)
-    assert dup.returncode == 1 and "already has a user" in dup.stderr
-    missing = trainjobs(server, "users", "create", "someone", "--project", "no-such", check=False)
-    assert missing.returncode == 1 and "no project" in missing.stderr
-    short = trainjobs(server, "users", "create", "someone", "--password", "short", check=False)
-    assert short.returncode == 1 and "at least 8" in short.stderr
-    bad_name = trainjobs(server, "projects", "create", "has space", check=False)
-    assert bad_name.returncode == 1 and "must be 1 to 64" in bad_name.stderr
-    usage = trainjobs(server, "users", "create", check=False)
-    assert usage.returncode == 2
-    dup_project = trainjobs(server, "projects", "create", "default", check=False)
-    assert dup_project.returncode == 1 and "already exists" in dup_project.stderr
-    gone = trainjobs(server, "users", "delete", "nobody-here", check=False)
-    assert gone.returncode == 1
-
-
-def test_passwords_are_stored_as_salted_scrypt_hashes(server: Server) -> None:
-    same = "the-same-password-1"
-    a, b = make_user(server, password=same), make_user(server, password=same)
-    db = Database(server.database_url)
-    try:
-        with db.read() as conn:
-            rows = conn.execute(sa.text("SELECT id, password_hash FROM users WHERE id IN (:a, :b)"),
-                                {"a": a["id"], "b": b["id"]}).all()  # fmt: skip
-            tokens = conn.execute(sa.text("SELECT token_sha256 FROM tokens")).all()
-    finally:
-        db.dispose()
-    hashes = [row.password_hash for row in rows]
-    assert len(hashes) == 2 and hashes[0] != hashes[1]  # a salt of its own each
-    assert all(h.startswith("scrypt$") and same not in h for h in hashes)
-    token = token_for(server, a)
-    assert all(token not in row.token_sha256 for row in tokens)
-
-
-def test_secrets_never_reach_the_server_log(server: Server) -> None:
-    user = make_user(server, with_aksk=True, password="log-me-not-password")
-    token = token_for(server, user)
-    issue(server, aksk_auth(user["access_key"], user["secret_key"]))
-    issue(server, password_auth(user, password="log-me-not-wrong"))
-    issue(server, aksk_auth(user["access_key"], "log-me-not-secret"))
-    httpx.get(f"{server.base}{TOKENS}", headers={"X-Auth-Token": token, "X-Subject-Token": token})
-    text = server_log(server)
-    for secret in ("log-me-not", user["secret_key"], token, server.token):
-        assert secret not in text
-
-
-def test_a_data_dir_from_before_iam_keeps_its_token(tmp_path: Path) -> None:
-    """A data dir at schema 0003 with its default project and bootstrap token."""
-    data = tmp_path / "data"
-    data.mkdir()
-    url = f"sqlite:///{(data / 'trainjobs.db').resolve()}"
-    db = Database(url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0003")
-    from trainjobs.domain.hashing import hash_token
-
-    token, project_id = "pre-iam-token-" + uuid.uuid4().hex, uuid.uuid4().hex
-    with db.write() as conn:
-        conn.execute(
-            sa.text("INSERT INTO projects VALUES (:id, 'default', 10000, 1)"), {"id": project_id}
-        )
-        conn.execute(sa.text("INSERT INTO tokens (token_sha256, project_id, create_time) VALUES (:h, :p, 1)"),
-                     {"h": hash_token(token), "p": project_id})  # fmt: skip
-    db.dispose()
-    (data / "credentials.json").write_text(json.dumps(
-        {"endpoint": "http://127.0.0.1:1", "project_id": project_id, "token": token}))  # fmt: skip
-    # This test is about an SQLite data dir, whatever database the suite runs on.
-    srv = Server(data, env={"TRAINJOBS_DATABASE_URL": url}).start()
-    try:
-        assert srv.token == token and srv.project_id == project_id
-        assert list_jobs(srv, project_id, token).status_code == 200
-        r = httpx.get(f"{srv.base}/v3/projects", headers={"X-Auth-Token": token}, timeout=30)
-        assert [p["id"] for p in r.json()["projects"]] == [project_id]
-        user = make_user(srv)
-        assert list_jobs(srv, project_id, token_for(srv, user)).status_code == 200
-    finally:
-        srv.stop()

@@ -12,7 +12,7 @@ import pytest
 from otcextensions import sdk as otc_sdk
 
 from conftest import Server
-from test_iam import make_user
+from iam_helpers import make_user
 
 
 def connect(server: Server, user: dict[str, Any], override: bool) -> Any:

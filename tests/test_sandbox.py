@@ -6,9 +6,7 @@ server's secrets."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,108 +16,13 @@ import httpx
 import psutil
 import pytest
 
-from conftest import TRAINJOBS, Server, assert_envelope, unique_name
+from conftest import Server, assert_envelope, unique_name
+from sandbox_scripts import KILL, LIST, READ, SLEEPER, WALK_UP, WRITE, needs_bwrap
 
-pytestmark = pytest.mark.skipif(
-    not os.access("/usr/bin/bwrap", os.X_OK), reason="needs bubblewrap (Debian: bubblewrap)"
-)
+pytestmark = needs_bwrap
 
 SERVER_SECRET = f"aws-{secrets.token_hex(12)}"
 OBS_SECRET = f"obs-{secrets.token_hex(12)}"
-
-# Every hostile script: TARGETS (from --targets, JSON) is what it tries; it prints
-# "LEAK ..." and exits 3 at the first success, or "refused ..." for each refusal.
-PRELUDE = """\
-import json, os, signal, sys
-from pathlib import Path
-args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
-TARGETS = json.loads(args["targets"])
-def leak(what):
-    print("LEAK", what, flush=True)
-    sys.exit(3)
-def refused(what, exc):
-    print("refused", what, type(exc).__name__, flush=True)
-"""
-
-READ = (
-    PRELUDE
-    + """
-for path in TARGETS:
-    try:
-        data = open(path, "rb").read(64)
-    except OSError as exc:
-        refused(path, exc)
-    else:
-        leak(f"{path}: {data!r}")
-"""
-)
-
-LIST = (
-    PRELUDE
-    + """
-own = os.environ["TRAINJOBS_TRAIN_URL"] + "/"
-for path in TARGETS:
-    try:
-        names = os.listdir(path)
-    except OSError as exc:
-        refused(path, exc)
-        continue
-    # What leads to this run's own folder may show; nothing else.
-    others = [n for n in names if not own.startswith(os.path.join(path, n) + "/")]
-    if others:
-        leak(f"{path}: {others}")
-    print("refused", path, "shows only", names, flush=True)
-"""
-)
-
-WALK_UP = (
-    PRELUDE
-    + """
-# Up from the working folder, as a curious script would, looking for the server's files.
-for folder in [Path.cwd(), *Path.cwd().parents]:
-    for name in TARGETS:
-        candidate = folder / name
-        if candidate.exists():
-            leak(str(candidate))
-print("refused walk-up: nothing of the server above", Path.cwd(), flush=True)
-"""
-)
-
-WRITE = (
-    PRELUDE
-    + """
-for path in TARGETS:
-    try:
-        with open(path, "w") as f:
-            f.write("pwned")
-    except OSError as exc:
-        refused(path, exc)
-    else:
-        leak(path)
-"""
-)
-
-KILL = (
-    PRELUDE
-    + """
-print("my processes:", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()), flush=True)
-for pid in TARGETS:
-    try:
-        os.kill(int(pid), signal.SIGKILL)
-    except OSError as exc:
-        refused(pid, exc)
-    else:
-        leak(f"killed {pid}")
-"""
-)
-
-SLEEPER = """\
-import os, time
-out = os.environ["TRAINJOBS_TRAIN_URL"]
-open(os.path.join(out, "secret.txt"), "w").write("another run's secret")
-open(os.path.join(out, "ready"), "w").write("")
-time.sleep(600)
-"""
 
 
 @pytest.fixture(scope="module")
@@ -401,42 +304,3 @@ def test_health_and_startup_line_report_the_sandbox(sandboxed: Server) -> None:
     assert httpx.get(f"{sandboxed.base}/health").json() == {"status": "ok", "sandbox": True}
     banner = (sandboxed.data_dir.parent / f"serve-{sandboxed.port}.log").read_text()
     assert "sandbox: bubblewrap" in banner
-
-
-def test_serve_without_a_sandbox_refuses_to_start_unless_told(tmp_path: Path) -> None:
-    empty = tmp_path / "bin"
-    empty.mkdir()
-    env = {**os.environ, "PATH": str(empty)}
-    env.pop("TRAINJOBS_NO_SANDBOX", None)
-    # A machine without bwrap: nothing on PATH has it.
-    done = subprocess.run(
-        [*TRAINJOBS, "serve", "--port", "1", "--data-dir", str(tmp_path / "data")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert "no sandbox for runs" in done.stderr and "apt-get install bubblewrap" in done.stderr
-    assert "--no-sandbox" in done.stderr
-
-
-def test_no_sandbox_is_reported_loudly(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "data", env={"TRAINJOBS_NO_SANDBOX": "1"}).start()
-    try:
-        assert httpx.get(f"{srv.base}/health").json() == {"status": "ok", "sandbox": False}
-        banner = (srv.data_dir.parent / f"serve-{srv.port}.log").read_text()
-        assert "sandbox: OFF" in banner
-        # Even without a sandbox, a run's environment is built from the allow-list.
-        created = srv.create_job("import os\nprint(sorted(os.environ))\n")
-        version = srv.wait_status(created["job_id"], created["version_id"])
-        assert version["status"] == 10
-        assert "TRAINJOBS_NO_SANDBOX" not in srv.log_text(0, created["version_id"])
-    finally:
-        srv.stop()
-        srv.drop()
-
-
-def test_cli_serve_flag_names_the_danger() -> None:
-    done = subprocess.run([*TRAINJOBS, "serve", "--help"], capture_output=True, text=True)
-    assert "--no-sandbox" in done.stdout and "DANGEROUS" in done.stdout

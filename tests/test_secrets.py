@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 
 from conftest import TEST_POSTGRES, TRAINJOBS, Server
-from test_iam import TOKENS, make_user, password_auth, trainjobs
+from iam_helpers import TOKENS, make_user, password_auth, trainjobs
 from trainjobs.store.database import MIGRATIONS_DIR, Database
 from trainjobs.store.secretbox import SecretBox, SecretKeyError
 

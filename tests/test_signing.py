@@ -24,7 +24,7 @@ from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
 from conftest import Server, assert_envelope
-from test_iam import make_project, make_user, server_log
+from iam_helpers import make_project, make_user, server_log
 from trainjobs.domain.signing import REPEAT_WINDOW_S, ReplayGuard
 
 UNRESERVED = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")

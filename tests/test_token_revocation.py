@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 
 from conftest import Server, assert_envelope
+from iam_helpers import TOKENS, list_jobs, make_user, token_for, trainjobs
 from postgres_db import fresh_postgres
-from test_iam import TOKENS, list_jobs, make_user, token_for, trainjobs
 from test_signing import Signed
 
 UNKNOWN_TOKEN = "ModelArts.0203"

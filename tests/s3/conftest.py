@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config
 
 from conftest import Server
-from test_iam import make_user
+from iam_helpers import make_user
 
 
 def boto_client(server: Server, ak: str, sk: str, **config: Any) -> Any:

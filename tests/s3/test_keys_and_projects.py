@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Server
+from iam_helpers import make_project, make_user, password_auth
 from s3.conftest import boto_client
 from s3.test_refusals import s3_error, signed
-from test_iam import make_project, make_user, password_auth
 from trainjobs.domain.object_keys import LOOKUP_CACHE_S, TemporaryKeys
 from trainjobs.store.database import Database
 

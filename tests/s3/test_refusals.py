@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Server
+from iam_helpers import make_project, make_user
 from s3.conftest import boto_client
-from test_iam import make_project, make_user
 
 
 def code_of(error: ClientError) -> str:

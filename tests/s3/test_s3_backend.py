@@ -9,8 +9,8 @@ from pathlib import Path
 from boto3.s3.transfer import TransferConfig
 
 from conftest import Server
+from iam_helpers import make_user
 from s3.conftest import boto_client
-from test_iam import make_user
 from test_s3 import AWS_ENV, aws, endpoint, keys, new_bucket, read  # noqa: F401 (fixtures)
 
 MIB = 1024 * 1024

@@ -106,3 +106,44 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield srv
     srv.stop()
     srv.drop()
+
+
+# -- shared by test_console_server.py and test_console_pages.py ----------------------
+
+
+@pytest.fixture(scope="module")
+def target(server: Server) -> dict[str, Any]:
+    """A finished job, a configuration and a (stopped) visualization job of the project."""
+    created = make_job(server)
+    version = server.wait_status(created["job_id"], created["version_id"])
+    assert version["status"] == 10, version
+    log = f"{created['job_name']}-V0001.0"
+    config = f"cfg-{created['job_name']}"
+    made = server.client.post(
+        f"{server.v1}/training-job-configs",
+        json={"config_name": config, "app_url": version["app_url"],
+              "boot_file_url": version["boot_file_url"], "spec_id": 1, "worker_server_num": 1},
+    )  # fmt: skip
+    assert made.status_code == 200, made.text
+    viz = server.client.post(
+        f"{server.v1}/visualization-jobs",
+        json={"job_name": f"tb{created['job_id']}", "train_url": version["train_url"]},
+    )
+    assert viz.status_code == 200, viz.text
+    viz_id = viz.json()["job_id"]
+    server.client.post(f"{server.v1}/visualization-jobs/{viz_id}/stop")
+    return {**created, "log": log, "config": config, "viz": viz_id}
+
+
+
+@pytest.fixture
+def anonymous(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def member(server: Server) -> Iterator[httpx.Client]:
+    client = signed_in(server, token=server.token)
+    yield client
+    client.close()

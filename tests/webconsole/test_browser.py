@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conftest import ROOT, Server
-from test_iam import make_user
+from iam_helpers import make_user
 from webconsole.conftest import add_project_token, make_job
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -1,5 +1,5 @@
-"""The console over HTTP: every route's authorization, CSRF refusal, sessions that end
-with their token, and offline API docs."""
+"""The console over HTTP: every route's authorization, CSRF refusal, and sessions that
+end with their token."""
 
 from __future__ import annotations
 
@@ -13,16 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from conftest import Server
-from test_iam import make_user
+from iam_helpers import make_user
 from trainjobs.app import create_app
 from trainjobs.domain.clock import now_ms
 from trainjobs.settings import Settings
 from webconsole.conftest import (
-    TRAIN,
     add_project_token,
     csrf_of_page,
     make_job,
@@ -102,31 +99,6 @@ def test_the_route_table_covers_every_console_route(tmp_path: Path) -> None:
         listed = {(m, p.replace(short, full)) for m, p in listed}
     assert served == listed | PUBLIC
 
-
-@pytest.fixture(scope="module")
-def target(server: Server) -> dict[str, Any]:
-    """A finished job, a configuration and a (stopped) visualization job of the project."""
-    created = make_job(server)
-    version = server.wait_status(created["job_id"], created["version_id"])
-    assert version["status"] == 10, version
-    log = f"{created['job_name']}-V0001.0"
-    config = f"cfg-{created['job_name']}"
-    made = server.client.post(
-        f"{server.v1}/training-job-configs",
-        json={"config_name": config, "app_url": version["app_url"],
-              "boot_file_url": version["boot_file_url"], "spec_id": 1, "worker_server_num": 1},
-    )  # fmt: skip
-    assert made.status_code == 200, made.text
-    viz = server.client.post(
-        f"{server.v1}/visualization-jobs",
-        json={"job_name": f"tb{created['job_id']}", "train_url": version["train_url"]},
-    )
-    assert viz.status_code == 200, viz.text
-    viz_id = viz.json()["job_id"]
-    server.client.post(f"{server.v1}/visualization-jobs/{viz_id}/stop")
-    return {**created, "log": log, "config": config, "viz": viz_id}
-
-
 def url_of(path: str, target: dict[str, Any]) -> str:
     return path.format(
         job=target["job_id"],
@@ -151,13 +123,6 @@ def unchanged(server: Server, target: dict[str, Any]) -> None:
 def version_exists(server: Server, target: dict[str, Any]) -> bool:
     url = f"{server.v1}/training-jobs/{target['job_id']}/versions/{target['version_id']}"
     return server.client.get(url).status_code == 200
-
-
-@pytest.fixture
-def anonymous(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base, timeout=30) as client:
-        yield client
-
 
 @pytest.mark.parametrize("method,path,kind,scope", ROUTES)
 def test_without_a_session_every_route_sends_to_sign_in(
@@ -213,14 +178,6 @@ def test_another_projects_session_finds_nothing(
         if name not in url_of(path, target):  # a not-found page may echo the URL's own name
             assert name not in response.text
     unchanged(server, target)
-
-
-@pytest.fixture(scope="module")
-def member(server: Server) -> Iterator[httpx.Client]:
-    client = signed_in(server, token=server.token)
-    yield client
-    client.close()
-
 
 @pytest.mark.parametrize(
     "path",
@@ -350,151 +307,3 @@ def test_sign_in_never_redirects_off_the_console(
     )
     assert done.status_code == 303
     assert done.headers["location"] == "/console/jobs"
-
-
-def test_unknown_pages_and_ids_get_a_page_not_a_crash(member: httpx.Client) -> None:
-    for path in ["/console/nowhere", "/console/jobs/999999", "/console/jobs/abc"]:
-        response = member.get(path)
-        assert response.status_code in (400, 404), (path, response.status_code)
-        assert "text/html" in response.headers["content-type"]
-        assert "Back to the training jobs" in response.text
-
-
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(search=st.text(max_size=80), status=st.text(max_size=20))
-def test_any_filter_text_gets_a_page(member: httpx.Client, search: str, status: str) -> None:
-    response = member.get("/console/jobs", params={"search": search, "status": status})
-    assert response.status_code in (200, 400), response.text
-    assert "text/html" in response.headers["content-type"]
-
-
-def test_root_and_console_redirect_to_the_jobs(anonymous: httpx.Client) -> None:
-    assert anonymous.get("/").headers["location"] == "/console/"
-    assert anonymous.get("/console/").headers["location"] == "/console/jobs"
-
-
-def test_api_docs_load_nothing_from_the_internet(anonymous: httpx.Client) -> None:
-    html = anonymous.get("/docs").text
-    assert "cdn." not in html and "https://" not in html
-    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
-    for asset in assets:
-        assert asset.startswith("/"), asset
-        assert anonymous.get(asset).status_code == 200, asset
-    assert anonymous.get("/redoc").status_code == 404
-
-
-def test_the_version_page_shows_what_the_run_reported(
-    server: Server, member: httpx.Client, target: dict[str, Any]
-) -> None:
-    page = member.get(url_of("/console/jobs/{job}/versions/{version}", target)).text
-    assert "Completed" in page and "cat" in page and "dog" in page
-    feed = member.get(url_of("/console/jobs/{job}/versions/{version}/status.json", target)).json()
-    assert feed["status"] == 10 and feed["metrics"]["total"]["accuracy"] == pytest.approx(0.6)
-    log = member.get(url_of("/console/jobs/{job}/versions/{version}/log.json?file={log}", target))
-    assert "training with lr 0.1" in log.json()["content"]
-    download = member.get(url_of("/console/jobs/{job}/versions/{version}/log/{log}", target))
-    assert download.status_code == 200
-    assert "attachment" in download.headers["content-disposition"]
-    assert download.text.startswith(log.json()["content"][:20]) or "done" in download.text
-    assert (
-        member.get(
-            url_of("/console/jobs/{job}/versions/{version}/log/elsewhere", target)
-        ).status_code
-        == 404
-    )
-
-
-def test_compare_shows_a_diff_of_the_code_when_it_differs(
-    server: Server, member: httpx.Client
-) -> None:
-    first = make_job(server)
-    job_id = first["job_id"]
-    server.wait_status(job_id, first["version_id"])
-    changed = TRAIN.replace('print("done", flush=True)', 'print("all done", flush=True)')
-    app_url, boot = server.upload_script(changed)
-    second = server.client.post(
-        f"{server.v1}/training-jobs/{job_id}/versions",
-        json={"config": {"app_url": app_url, "boot_file_url": boot}},
-    ).json()
-    server.wait_status(job_id, second["version_id"])
-    page = member.get(
-        f"/console/jobs/{job_id}/compare?v={second['version_id']}&v={first['version_id']}"
-    ).text
-    assert "V0001 → V0002" in page
-    assert '<span class="del">-print(&#34;done&#34;, flush=True)</span>' in page
-    assert '<span class="add">+print(&#34;all done&#34;, flush=True)</span>' in page
-    same = member.get(
-        f"/console/jobs/{job_id}/compare?v={first['version_id']}&v={first['version_id']}"
-    )
-    assert "Pick two or more versions" in same.text
-
-
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    user=st.text(max_size=70),
-    password=st.text(max_size=70),
-    domain=st.text(max_size=70),
-    token=st.text(max_size=70),
-    next_page=st.text(max_size=70),
-)
-def test_any_sign_in_text_gets_the_form_back(
-    anonymous: httpx.Client, user: str, password: str, domain: str, token: str, next_page: str
-) -> None:
-    nonce = sign_in_nonce(anonymous)
-    fields = {"user": user, "password": password, "domain": domain, "token": token}
-    response = anonymous.post("/console/sign-in", data={"csrf": nonce, "next": next_page, **fields})
-    assert response.status_code in (400, 401), response.text
-    assert "text/html" in response.headers["content-type"]
-    assert "tj_session" not in response.headers.get("set-cookie", "")
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        b"user=\xed\xa0\x80&password=x",
-        b"user=%ED%A0%80&password=%00%01",
-        b"\xff\xfe",
-        b"a" * 300_000,
-    ],
-)
-def test_undecodable_forms_get_a_page_not_a_crash(anonymous: httpx.Client, body: bytes) -> None:
-    nonce = sign_in_nonce(anonymous)
-    sent = body + b"&csrf=" + nonce.encode()
-    response = anonymous.post(
-        "/console/sign-in",
-        content=sent,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert response.status_code in (400, 401, 413), response.text
-    assert "Traceback" not in response.text
-
-
-def test_a_new_version_from_a_configuration(server: Server, member: httpx.Client) -> None:
-    job = make_job(server, lr="0.1")
-    server.wait_status(job["job_id"], job["version_id"])
-    detail = server.version(job["job_id"], job["version_id"])
-    config = f"from-{job['job_id']}"
-    made = server.client.post(
-        f"{server.v1}/training-job-configs",
-        json={"config_name": config, "app_url": detail["app_url"],
-              "boot_file_url": detail["boot_file_url"], "spec_id": 1, "worker_server_num": 1,
-              "parameter": [{"label": "lr", "value": "0.45"}]},
-    )  # fmt: skip
-    assert made.status_code == 200, made.text
-    versions_page = member.get(f"/console/jobs/{job['job_id']}").text
-    assert f'<option value="{config}">' in versions_page
-    done = member.post(
-        f"/console/jobs/{job['job_id']}/versions/from-config",
-        data={"csrf": csrf_of_page(member), "config_name": config},
-    )
-    assert done.status_code == 303, done.text
-    new_id = int(done.headers["location"].rsplit("/", 1)[1])
-    version = server.wait_status(job["job_id"], new_id)
-    assert version["status"] == 10
-    assert version["parameter"] == [{"label": "lr", "value": "0.45"}]
-    assert version["train_url"].endswith("/V0002/output/")
