@@ -288,11 +288,19 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
 # -- shared by test_errors.py and test_errors_paths.py -------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def log_start(server: Server) -> int:
-    """Where the shared service's log stood when the first module that asks began (the
-    error modules ask from their first test, so their last test sees all they caused)."""
+    """Where the shared service's log stood when the module that asks began (the error
+    modules ask from their first test, so their last test sees all they caused)."""
     return (server.data_dir.parent / f"serve-{server.port}.log").stat().st_size
+
+
+def assert_no_fault_logged_since(server: Server, start: int) -> None:
+    """The shared service's log from ``start`` shows no unhandled exception."""
+    log = server.data_dir.parent / f"serve-{server.port}.log"
+    text = log.read_bytes()[start:].decode(errors="replace")
+    assert "unexpected fault" not in text
+    assert "Traceback" not in text, text[-3000:]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Server, assert_envelope, unique_name
+from conftest import Server, assert_envelope, assert_no_fault_logged_since, unique_name
 
 QUICK = "pass\n"
 ENVELOPE_KEYS = {"is_success", "error_code", "error_message", "error_msg"}
@@ -21,8 +21,8 @@ DROP = object()  # in a case table: leave this field out of the body
 INVALID = "ModelArts.0104"
 NOT_FOUND = "ModelArts.2775"
 
-# log_start (in conftest.py) from this module's first test: test_errors_paths.py ends by
-# checking the service log since then.
+# log_start (in conftest.py) from this module's first test: its last test checks the
+# service log since then.
 pytestmark = pytest.mark.usefixtures("log_start")
 
 
@@ -284,3 +284,10 @@ def test_update_job_accepts_256_chars_and_empty(server: Server, other: dict[str,
         )
         assert r.status_code == 200 and r.json() == {"is_success": True}, r.text
         assert job_state(server, other["job_id"])[1] == desc
+
+
+def test_no_request_of_this_module_reached_an_unexpected_fault(
+    server: Server, log_start: int
+) -> None:
+    """Runs last: the service log since this module began shows no unhandled exception."""
+    assert_no_fault_logged_since(server, log_start)
