@@ -56,7 +56,8 @@ POSTGRES_SKIPS := --ignore=tests/sdk --ignore=tests/cli --ignore=tests/ray \
 	--ignore=tests/webconsole --ignore=tests/s3 --ignore=tests/test_fuzz.py \
 	--ignore=tests/test_hostile_text.py --ignore=tests/test_moxing.py \
 	--ignore=tests/test_objectstore.py --ignore=tests/test_s3.py \
-	--ignore=tests/test_sandbox.py --ignore=tests/test_run_links.py \
+	--ignore=tests/test_sandbox.py --ignore=tests/test_sandbox_serve.py \
+	--ignore=tests/test_run_links.py \
 	--ignore=tests/test_exits.py --ignore=tests/test_examples.py \
 	--ignore=tests/test_modelarts_runs.py --ignore=tests/test_otcextensions.py \
 	--ignore=tests/test_observability.py --ignore=tests/test_access_log.py \
