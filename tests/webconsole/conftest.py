@@ -98,10 +98,11 @@ def csrf_of_page(client: httpx.Client, path: str = "/console/jobs") -> str:
     return found.group(1)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The console's own service: its pages list everything of the project, so what
-    other suites leave in the session-wide server must not show in them."""
+    """Each console module's own service: its pages list everything of the project, so
+    what other modules (console ones included) leave in a shared server must not show
+    in them."""
     srv = Server(tmp_path_factory.mktemp("console") / "data").start()
     yield srv
     srv.stop()
