@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -110,12 +111,15 @@ def _whole_lines(chunk: bytes) -> bytes:
 
 
 def _read_offset(state_dir: Path, rank: int) -> int:
-    try:
-        return int(offset_file(state_dir, rank).read_text().strip())
+    try:  # the run folder's state: read as every file of a run is, following no link
+        return int(nofollow.read_bytes(state_dir.parent, offset_file(state_dir, rank)).strip())
     except (OSError, ValueError):
         return 0
 
 
 def _write_offset(state_dir: Path, rank: int, offset: int) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     with contextlib.suppress(OSError):
-        offset_file(state_dir, rank).write_text(str(offset))
+        fd = nofollow.open_beneath(state_dir.parent, offset_file(state_dir, rank), flags)
+        with os.fdopen(fd, "w") as f:
+            f.write(str(offset))
