@@ -50,14 +50,14 @@ def bare_launch(runs: int) -> Timings:
     return Timings("bare subprocess.run(python -c pass)", seconds)
 
 
-def sandboxed_launch(runs: int) -> Timings:
+def sandboxed_launch(runs: int, root: Path | None = None) -> Timings:
     """The same bare launch inside the sandbox a run's worker gets (its binds, its user)."""
     from trainjobs.executors import sandbox
     from trainjobs.executors.base import Bind, WorkerSpec
 
     policy = sandbox.Policy(enabled=True)
     seconds = []
-    with tempfile.TemporaryDirectory(prefix="tj-sandbox-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tj-sandbox-", dir=root) as tmp:
         run = Path(tmp) / "runs" / "1"
         folders = [run / name for name in ("code", "data", "output")]
         for folder in folders:

@@ -1,9 +1,10 @@
 """Benchmark how long a trivial version takes to start and to finish, per executor.
 
 For each executor, ``trainjobs serve`` is started on a fresh data dir as a user
-would, a job is created with a boot file that does nothing (``pass``), and
-then ``--runs`` versions of it are submitted one after another through the
-HTTP API. For each version:
+would (under ``--data-root``, on a disk a data dir lives on), a job is
+created with a boot file that does nothing (``pass``), and then ``--runs``
+versions of it are submitted one after another through the HTTP API. For each
+version:
 
 * submit-to-running: from just before the POST to the version's recorded
   ``start_time`` (the RUNNING transition, on the server's clock: the same
@@ -223,8 +224,10 @@ class _Subject:
 
 
 @contextmanager
-def _subject(name: str, env: dict[str, str], poll_s: float, catalog: str) -> Iterator[_Subject]:
-    with tempfile.TemporaryDirectory(prefix="tj-launch-") as tmp:
+def _subject(
+    name: str, env: dict[str, str], poll_s: float, catalog: str, root: Path
+) -> Iterator[_Subject]:
+    with tempfile.TemporaryDirectory(prefix="tj-launch-", dir=root) as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
         if catalog:
@@ -241,14 +244,18 @@ def _subject(name: str, env: dict[str, str], poll_s: float, catalog: str) -> Ite
 
 
 def measure_services(
-    executors: list[tuple[str, dict[str, str], str]], runs: int, poll_s: float, burst: int
+    executors: list[tuple[str, dict[str, str], str]],
+    runs: int,
+    poll_s: float,
+    burst: int,
+    root: Path,
 ) -> dict[str, Service]:
     """Every executor's server is up at once, and their single versions take turns
     (in an order that alternates), so that a drift of the machine's load in the
     run weighs on each alike; the burst (first executor only) and stops follow."""
     services = {}
     with ExitStack() as stack:
-        subjects = [stack.enter_context(_subject(n, e, poll_s, c)) for n, e, c in executors]
+        subjects = [stack.enter_context(_subject(n, e, poll_s, c, root)) for n, e, c in executors]
         for i in range(runs):
             for subject in subjects if i % 2 == 0 else subjects[::-1]:
                 subject.one_version(poll_s)
@@ -310,6 +317,14 @@ def sandbox_cost(boxed: Service, unboxed: Service) -> list[str]:
     return lines
 
 
+def default_data_root() -> Path:
+    """Not the system's temporary folder: it may be a tmpfs, or watched, and what
+    a run's start costs there (a mkdir took 0.7 ms in /tmp of one test machine,
+    0.02 ms elsewhere on the same disk) is not what it costs in a data dir."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "trainjobs-bench" / "launch"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="versions per executor")
@@ -321,13 +336,20 @@ def main() -> None:
         help="measure the Ray executor on this cluster too (loopback only)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=default_data_root(),
+        help="where the servers' data dirs go, on a disk data dirs live on (default: %(default)s)",
+    )
     args = parser.parse_args()
     poll_s = args.poll_ms / 1000
+    args.data_root.mkdir(parents=True, exist_ok=True)
 
     bare = bare_launch(args.runs)
     print(bare.row(), flush=True)
     out: dict[str, object] = {bare.name: bare.summary()}
-    boxed = sandboxed_launch(args.runs)
+    boxed = sandboxed_launch(args.runs, args.data_root)
     print(boxed.row(), flush=True)
     out[boxed.name] = boxed.summary()
     cost = p50(boxed) - p50(bare)
@@ -350,7 +372,7 @@ def main() -> None:
             "RAY_USAGE_STATS_ENABLED": "0",
         }
         executors.append(("ray", ray_env, RAY_CATALOG))
-    services = measure_services(executors, args.runs, poll_s, args.burst)
+    services = measure_services(executors, args.runs, poll_s, args.burst, args.data_root)
     for name, service in services.items():
         for line in report(name, bare, service, args.burst if name == "local" else 0):
             print(line, flush=True)

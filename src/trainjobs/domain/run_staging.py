@@ -226,16 +226,9 @@ class Stager:
             engine = self.catalog.engine(row.engine_id)
             if engine is None:
                 raise StagingError(f"engine {row.engine_id} is no longer in the catalogue")
-            if row.model_id:
-                boot = paths.code / algorithms.BOOT_FILE
-            else:
-                app = parse_obs_path(row.app_url)
-                boot = code / parse_obs_path(row.boot_file_url).relative_to(app)
-            if not boot.is_file():
-                raise StagingError(f"boot file {row.boot_file_url} is not in the staged code")
             argv = [
                 engine.interpreter,
-                str(boot),
+                str(_boot_file(paths, row)),
                 f"--data_url={paths.data if has_data else ''}",
                 f"--train_url={paths.output}",
                 *(f"--{label}={value}" for label, value in params),
@@ -283,6 +276,19 @@ class Stager:
         return RunSpec(
             run_id=str(row.id), workers=workers, state_dir=paths.workers, resources=resources
         )
+
+
+def check_staged(paths: RunPaths, row: RunVersion) -> None:
+    """That the staged code holds the boot file the run starts."""
+    if not row.user_command and not _boot_file(paths, row).is_file():
+        raise StagingError(f"boot file {row.boot_file_url} is not in the staged code")
+
+
+def _boot_file(paths: RunPaths, row: RunVersion) -> Path:
+    if row.model_id:
+        return paths.code / algorithms.BOOT_FILE
+    app = parse_obs_path(row.app_url)
+    return _code_dir(paths, row) / parse_obs_path(row.boot_file_url).relative_to(app)
 
 
 def _code_dir(paths: RunPaths, row: RunVersion) -> Path:

@@ -9,8 +9,6 @@ races between a stop and a run that ends on its own.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import json
 import logging
 import shutil
@@ -19,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from trainjobs import nofollow
 from trainjobs.domain import run_outputs
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.run_records import (
@@ -33,14 +30,14 @@ from trainjobs.domain.run_records import (
     note,
     version_name,
 )
-from trainjobs.domain.run_staging import RunKeys, Stager, StagingError
-from trainjobs.domain.scheduler import Cancelled, Grant, Scheduler
+from trainjobs.domain.run_staging import RunKeys, Stager
+from trainjobs.domain.run_start import Starter
+from trainjobs.domain.scheduler import Cancelled, Scheduler
 from trainjobs.executors.base import (
     Executor,
     RunHandle,
     SamplesRemotely,
     StagesOnNodes,
-    WaitsForPlacement,
 )
 from trainjobs.executors.sampler import Sampler, Series
 from trainjobs.objectstore import ObjectStore
@@ -49,10 +46,6 @@ from trainjobs.store import jobs as q
 from trainjobs.store.database import Database
 
 log = logging.getLogger(__name__)
-
-# A run its executor places at once starts RUNNING without a WAITING blip.
-PLACEMENT_QUIET_S = 1.0
-PLACEMENT_POLL_S = 1.0
 
 
 class Supervisor:
@@ -85,6 +78,9 @@ class Supervisor:
         self._lock = threading.Lock()
         # Workers on nodes without this server's run folders (Ray without shared storage).
         self.stages_on_nodes = isinstance(executor, StagesOnNodes) and executor.stages_on_nodes
+        self.starter = Starter(
+            db, executor, stager, self.stages_on_nodes, sync_period_s, self._finish
+        )
 
     def paths(self, version_id: int) -> RunPaths:
         return RunPaths(self.runs_dir / str(version_id))
@@ -184,10 +180,6 @@ class Supervisor:
             row, project_id, log_paths = loaded
             run.store = self.store.for_project(project_id)
             paths = self.paths(row.id)
-            for p in log_paths:
-                p.parent.mkdir(parents=True, exist_ok=True)
-                with contextlib.suppress(OSError):
-                    nofollow.append_text(paths.root, p, "")
             wanted = demand(row)
         except BaseException:
             self.scheduler.leave(run.version_id)  # a place queued at a restart
@@ -211,68 +203,12 @@ class Supervisor:
         except Cancelled:
             return
         try:
-            self._start_granted(run, project_id, row, paths, log_paths, grant)
+            started = self.starter.start(run, project_id, row, paths, log_paths, grant)
+            if started is not None:
+                series = Series(self.sampler.period_s)
+                self._follow(run, row, started.handle, started.start_ms, log_paths, series)
         finally:
             self.scheduler.release(row.id)
-
-    def _start_granted(
-        self,
-        run: ActiveRun,
-        project_id: str,
-        row: RunVersion,
-        paths: RunPaths,
-        log_paths: list[Path],
-        grant: Grant,
-    ) -> None:
-        if run.cancelled:
-            return
-        try:
-            inputs = self.stager.stage(project_id, row, paths, log_paths[0])
-            spec = self.stager.run_spec(row, paths, log_paths, grant, project_id)
-            if self.stages_on_nodes:
-                staging = self.stager.node_staging(
-                    project_id, row, paths, inputs["code_digest"], self.sync_period_s
-                )
-                spec = dataclasses.replace(spec, node_staging=staging)
-        except StagingError as exc:
-            note(log_paths[0], f"staging failed: {exc}")
-            self._finish(row.id, Status.FAILED, 0, f"staging failed: {exc}")
-            return
-
-        with run.lock:
-            if run.cancelled:
-                return
-            try:
-                handle = self.executor.start(spec)
-            except OSError as exc:
-                note(log_paths[0], f"could not start the run: {exc}")
-                self._finish(row.id, Status.FAILED, 0, f"could not start the run: {exc}")
-                return
-            run.handle = handle
-        if isinstance(handle, WaitsForPlacement):
-            self._wait_placed(row, handle)
-        start = now_ms()
-        try:
-            with self.db.write() as conn:
-                q.transition(conn, row.id, Status.RUNNING, start_time=start, **inputs)
-        except q.IllegalTransition:  # cancelled or deleted while it started
-            handle.stop(grace_s=0)
-            handle.wait()
-            return
-        self._follow(run, row, handle, start, log_paths, Series(self.sampler.period_s))
-
-    def _wait_placed(self, row: RunVersion, handle: WaitsForPlacement) -> None:
-        """WAITING while the executor's cluster places the workers (Ray pending).
-
-        Returns once they all started, or the start gave up, or a stop ended
-        the wait; the RUNNING transition that follows settles which it was.
-        """
-        if handle.placed(timeout=PLACEMENT_QUIET_S):
-            return
-        with self.db.write() as conn, contextlib.suppress(q.IllegalTransition):
-            q.transition(conn, row.id, Status.WAITING)
-        while not handle.placed(timeout=PLACEMENT_POLL_S):
-            pass
 
     def _follow_adopted(self, run: ActiveRun) -> None:
         loaded = self._load(run.version_id)

@@ -19,7 +19,8 @@ from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.run_records import RunPaths, log_file_name, version_name
 from trainjobs.domain.run_staging import NO_CONTAINER_NOTE, RunKeys, Stager, StagingError
-from trainjobs.domain.run_supervision import PLACEMENT_POLL_S, PLACEMENT_QUIET_S, Supervisor
+from trainjobs.domain.run_start import PLACEMENT_POLL_S, PLACEMENT_QUIET_S
+from trainjobs.domain.run_supervision import Supervisor
 from trainjobs.domain.scheduler import Resources, Scheduler
 from trainjobs.domain.server_membership import Membership
 from trainjobs.executors.base import Executor, WaitsForPlacement

@@ -213,6 +213,27 @@ class StagesOnNodes(Protocol):
     def stages_on_nodes(self) -> bool: ...
 
 
+class PreparedRun(Protocol):
+    """A run whose workers are set up and held, not yet started."""
+
+    def begin(self) -> RunHandle:
+        """Start the held workers."""
+        ...
+
+    def discard(self) -> None:
+        """End the held workers unstarted."""
+        ...
+
+
+@runtime_checkable
+class PreparesRuns(Protocol):
+    """An executor that sets a run's workers up (their sandboxes built) while the
+    run's code is staged, and starts them when it is: the set-up is then not on
+    the way from submit to the run."""
+
+    def prepare(self, spec: RunSpec) -> PreparedRun: ...
+
+
 class Executor(Protocol):
     def start(self, spec: RunSpec) -> RunHandle: ...
 

@@ -5,7 +5,9 @@ its pid and exit code in the run's state folder, so a restarted server can
 adopt workers it did not start. An ended worker is noticed the moment its
 parent exits, through a pidfd (``executors/exits.py``), started or adopted.
 One parent is kept started ahead of need (``Standby``): a version's start then
-costs a pipe write instead of an interpreter's start-up.
+costs a pipe write instead of an interpreter's start-up. A run is prepared
+before its code is staged: each worker's parent takes its order and builds the
+worker's sandbox, which holds until ``begin`` gives the go.
 """
 
 from __future__ import annotations
@@ -137,7 +139,8 @@ class Standby:
 
 
 def _dismiss(parent: subprocess.Popen[bytes]) -> None:
-    """End a standby parent that got no order: its stdin closes, and it exits."""
+    """End a parent that got no go: its stdin closes, and it ends the sandbox it
+    holds, if any, unstarted, and exits."""
     for pipe in (parent.stdin, parent.stdout):
         with contextlib.suppress(OSError):
             if pipe is not None:
@@ -148,20 +151,32 @@ def _dismiss(parent: subprocess.Popen[bytes]) -> None:
 
 def _give_order(parent: subprocess.Popen[bytes], order: dict[str, object]) -> None:
     """Hand a waiting parent its order, and know it took it (a parent killed while
-    it waited would otherwise leave the order unread in its pipe)."""
+    it waited would otherwise leave the order unread in its pipe). Its stdin
+    stays open for the go."""
     assert parent.stdin is not None and parent.stdout is not None
     try:
         parent.stdin.write(json.dumps(order).encode() + b"\n")
-        parent.stdin.close()
+        parent.stdin.flush()
         taken = parent.stdout.read(1) == b"1"
     except OSError:
         taken = False
     finally:
         parent.stdout.close()
     if not taken:
+        _dismiss(parent)
         parent.kill()
         parent.wait()
         raise OSError(f"the worker's parent (pid {parent.pid}) ended before it took its order")
+
+
+def _give_go(parent: subprocess.Popen[bytes]) -> None:
+    """Start the worker its parent holds. A parent that ended meanwhile (its
+    worker could not start) recorded why; the run's wait reads it."""
+    assert parent.stdin is not None
+    with contextlib.suppress(OSError):
+        parent.stdin.write(b"g")
+    with contextlib.suppress(OSError):
+        parent.stdin.close()
 
 
 class LocalRun:
@@ -171,7 +186,8 @@ class LocalRun:
         self._stopped = False
 
     @classmethod
-    def launch(cls, spec: RunSpec, policy: sandbox.Policy, standby: Standby) -> LocalRun:
+    def prepare(cls, spec: RunSpec, policy: sandbox.Policy, standby: Standby) -> PreparedLocalRun:
+        """Every worker's parent holding its order, its sandbox built; nothing started."""
         spec.state_dir.mkdir(parents=True, exist_ok=True)
         for stale in spec.state_dir.iterdir():
             stale.unlink()
@@ -180,7 +196,7 @@ class LocalRun:
             for rank, worker in enumerate(spec.workers):
                 worker.log_path.parent.mkdir(parents=True, exist_ok=True)
                 sandbox.prepare(policy, worker)
-                started = sandbox.launch(policy, worker, spec.state_dir, rank)
+                started = sandbox.launch(policy, worker, spec.state_dir, rank, gated=True)
                 order = started.order(spec.state_dir, rank, worker.cwd, worker.log_path)
                 popen = standby.take()
                 try:
@@ -191,9 +207,18 @@ class LocalRun:
                 ref = ProcessRef(popen.pid, processes.create_time(popen.pid))
                 run._workers.append(_Worker(rank, spec.state_dir, popen, ref))
         except BaseException:
-            run.stop(grace_s=0)
+            run.discard()
             raise
-        return run
+        return PreparedLocalRun(run, spec, policy)
+
+    def discard(self) -> None:
+        """End prepared workers unstarted: each parent ends its held sandbox and exits."""
+        for w in self._workers:
+            if w.popen is not None:
+                _dismiss(w.popen)
+                with contextlib.suppress(OSError):
+                    w.popen.kill()
+                w.popen.wait()
 
     @classmethod
     def adopt(cls, state_dir: Path, count: int) -> LocalRun | None:
@@ -253,6 +278,31 @@ class LocalRun:
                     w.popen.kill()
 
 
+class PreparedLocalRun:
+    """A run whose workers wait, in their built sandboxes, for ``begin``."""
+
+    def __init__(self, run: LocalRun, spec: RunSpec, policy: sandbox.Policy) -> None:
+        self._run = run
+        self._spec = spec
+        self._policy = policy
+
+    @property
+    def processes(self) -> Sequence[ProcessRef]:
+        """The workers' parents, holding their sandboxes."""
+        return self._run.processes
+
+    def begin(self) -> LocalRun:
+        for worker in self._spec.workers:
+            sandbox.hand_over(self._policy, worker)  # with what was staged meanwhile
+        for w in self._run._workers:
+            assert w.popen is not None
+            _give_go(w.popen)
+        return self._run
+
+    def discard(self) -> None:
+        self._run.discard()
+
+
 class LocalExecutor:
     def __init__(self, policy: sandbox.Policy | None = None) -> None:
         # Without a policy (tools and tests that build an executor directly)
@@ -260,8 +310,11 @@ class LocalExecutor:
         self.policy = policy or sandbox.Policy(enabled=False)
         self.standby = Standby()
 
+    def prepare(self, spec: RunSpec) -> PreparedLocalRun:
+        return LocalRun.prepare(spec, self.policy, self.standby)
+
     def start(self, spec: RunSpec) -> LocalRun:
-        return LocalRun.launch(spec, self.policy, self.standby)
+        return self.prepare(spec).begin()
 
     def adopt(self, state_dir: Path, workers: int) -> LocalRun | None:
         return LocalRun.adopt(state_dir, workers)

@@ -188,16 +188,24 @@ def scratch_dirs(worker: WorkerSpec) -> tuple[Path, Path] | None:
 
 
 def prepare(policy: Policy, worker: WorkerSpec) -> None:
-    """Create the worker's scratch folders; give its writable folders to its user."""
+    """Create the worker's scratch folders and its own folders (bound from the
+    start, before anything is staged into them); give them to its user."""
     if not policy.enabled:
         return
     scratch = scratch_dirs(worker)
-    if scratch is not None:
-        for folder in scratch:
-            folder.mkdir(parents=True, exist_ok=True)
+    for folder in (*(scratch or ()), *(b.source for b in worker.binds if b.own)):
+        folder.mkdir(parents=True, exist_ok=True)
+    hand_over(policy, worker)
+
+
+def hand_over(policy: Policy, worker: WorkerSpec) -> None:
+    """Give the worker's writable folders, with what was staged into them, to its user."""
+    if not policy.enabled:
+        return
     user = run_as(policy)
     if user is None:
         return
+    scratch = scratch_dirs(worker)
     writable = [b.source for b in worker.binds if b.own and not b.read_only]
     if scratch is not None:
         writable += [worker.scratch, *scratch]  # type: ignore[list-item]
@@ -215,8 +223,11 @@ def _chown_tree(top: Path, uid: int, gid: int) -> None:
                 os.lchown(os.path.join(root, name), uid, gid)
 
 
-def launch(policy: Policy, worker: WorkerSpec, state_dir: Path, rank: int) -> Launch:
-    """The recording parent's command for one worker, the sandbox inside it when enabled."""
+def launch(
+    policy: Policy, worker: WorkerSpec, state_dir: Path, rank: int, gated: bool = False
+) -> Launch:
+    """The recording parent's command for one worker, the sandbox inside it when enabled.
+    ``gated``: for a standby parent, whose sandbox holds at its gate until the go."""
     cpus = ",".join(str(c) for c in worker.cpus)
     parent = [
         sys.executable,
@@ -229,12 +240,14 @@ def launch(policy: Policy, worker: WorkerSpec, state_dir: Path, rank: int) -> La
     argv = list(worker.argv)
     if policy.enabled:
         parent.append("--sandboxed")
-        argv = bwrap_command(policy, worker, argv)
+        argv = bwrap_command(policy, worker, argv, gated)
     env = environment(worker.env, policy)
     return Launch([*parent, "--", *argv], env, argv, policy.enabled, cpus)
 
 
-def bwrap_command(policy: Policy, worker: WorkerSpec, argv: Sequence[str]) -> list[str]:
+def bwrap_command(
+    policy: Policy, worker: WorkerSpec, argv: Sequence[str], gated: bool = False
+) -> list[str]:
     bwrap = bwrap_path() or "bwrap"
     args: list[str] = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try"]
     args += ["--new-session"]  # no terminal tricks (TIOCSTI) into the server's session
@@ -270,7 +283,7 @@ def bwrap_command(policy: Policy, worker: WorkerSpec, argv: Sequence[str]) -> li
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--"]
         args += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}"]
         args += [f"--regid={gid}", "--clear-groups", "--inh-caps=-all", "--no-new-privs"]
-    args += ["--", *argv]
+    args += ["--", *(worker_parent.GATE if gated else ()), *argv]
     return args
 
 

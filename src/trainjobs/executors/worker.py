@@ -16,10 +16,16 @@ Or as ``python -S worker.py --standby``: started ahead of need, it waits for
 one launch order (a JSON line on stdin: the same arguments, the worker's
 environment and working folder, and its log), so that a version's start does
 not wait for an interpreter to start. Its stdin closing unused (the server
-ended) ends it. With ``--sandboxed`` ARGV is
-a sandbox (bwrap) around the worker, which reports a worker killed by signal N
-as exit code 128+N, as a shell does; the parent records it as the signal, the
-way an unsandboxed worker's would be.
+ended) ends it. Once it took its order it builds the worker's sandbox at once;
+inside it, as the worker's user, a shell holds on a pipe from this process
+(``GATE``) until the go, a ``g`` on stdin, and then becomes the worker. The
+server stages the run's code meanwhile, so the sandbox's set-up is not on the
+way to the run. Without the go (stdin closed, or this process killed) the
+pipe closes, and the shell ends without starting the worker.
+
+With ``--sandboxed`` ARGV is a sandbox (bwrap) around the worker, which
+reports a worker killed by signal N as exit code 128+N, as a shell does; the
+parent records it as the signal, the way an unsandboxed worker's would be.
 """
 
 from __future__ import annotations
@@ -55,9 +61,22 @@ def _create_time(pid: int) -> float:
 
 
 SIGNAL_EXITS = range(129, 129 + 64)  # how a sandbox reports a signal: 128+N
+# The sandbox's gate: a shell holds on this descriptor until the go, then closes
+# it and becomes the worker; at the pipe's end without a go it ends instead.
+GATE_FD = 3
+GATE = (
+    "/bin/sh",
+    "-c",
+    f'read _ <&{GATE_FD} || exit 0; exec {GATE_FD}<&-; exec "$@"',
+    "trainjobs-gate",
+)
 
 
-def main(argv: list[str], env: dict[str, str] | None = None) -> int:
+def main(
+    argv: list[str], env: dict[str, str] | None = None, gate: int | None = None, cwd: str = ""
+) -> int:
+    """Start the worker, record its pid and exit; with ``gate``, only after a go on it.
+    ``cwd``: the worker's folder, entered at its start (a sandbox enters it itself)."""
     state_dir, rank, cpus_arg, *rest = argv
     sandboxed = bool(rest) and rest[0] == "--sandboxed"
     sep, *command = rest[1:] if sandboxed else rest
@@ -75,12 +94,28 @@ def main(argv: list[str], env: dict[str, str] | None = None) -> int:
         except OSError as exc:  # a CPU set this machine lacks: run unpinned, say so
             print(f"[trainjobs] could not pin to CPUs {sorted(cpus)}: {exc}", flush=True)
     exit_path = os.path.join(state_dir, f"{rank}.exit")
-    try:
-        child = os.posix_spawnp(command[0], command, dict(os.environ) if env is None else env)
-    except OSError as exc:
-        print(f"[trainjobs] could not start {command[0]}: {exc}", flush=True)
-        _write(exit_path, "127")
-        return 127
+    env = dict(os.environ) if env is None else env
+    child = release = None
+    if gate is not None and sandboxed:
+        held, release = os.pipe()  # the sandbox's gate (GATE_FD inside): built now, held
+        child = _spawn(command, env, exit_path, held)
+        os.close(held)
+        if child is None:
+            return 127
+    if gate is not None and os.read(gate, 1) != b"g":
+        if release is not None:  # the gate closes unopened: the worker never starts
+            os.close(release)
+            os.waitpid(child, 0)  # type: ignore[arg-type]
+        return 0
+    if release is not None:
+        os.write(release, b"g\n")
+        os.close(release)
+    if child is None:
+        if cwd:
+            os.chdir(cwd)  # staged by now
+        child = _spawn(command, env, exit_path)
+        if child is None:
+            return 127
     # The stop signal goes to the whole process group; this process stays to
     # record the outcome (the worker was started before, so it keeps the default).
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -91,6 +126,18 @@ def main(argv: list[str], env: dict[str, str] | None = None) -> int:
         code = -(code - 128)
     _write(exit_path, str(code))
     return 0
+
+
+def _spawn(command: list[str], env: dict[str, str], exit_path: str, gate: int = -1) -> int | None:
+    """The worker's pid; None (its exit recorded as 127) if it could not start.
+    ``gate``: handed to it as GATE_FD."""
+    actions = [(os.POSIX_SPAWN_DUP2, gate, GATE_FD)] if gate >= 0 else []
+    try:
+        return os.posix_spawnp(command[0], command, env, file_actions=actions)
+    except OSError as exc:
+        print(f"[trainjobs] could not start {command[0]}: {exc}", flush=True)
+        _write(exit_path, "127")
+        return None
 
 
 def standby() -> int:
@@ -108,17 +155,17 @@ def standby() -> int:
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
+    gate = os.dup(0)  # the go comes here; the worker's stdin is /dev/null (dup: not inherited)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    os.chdir(order["cwd"])
     env = order["env"]
     # posix_spawnp looks the command up on this process's PATH: the worker's.
     os.environ["PATH"] = env.get("PATH", os.defpath)
     argv = [order["state_dir"], str(order["rank"]), "--cpus=" + order["cpus"]]
     if order["sandboxed"]:
         argv.append("--sandboxed")
-    return main([*argv, "--", *order["argv"]], env)
+    return main([*argv, "--", *order["argv"]], env, gate, order["cwd"])
 
 
 if __name__ == "__main__":

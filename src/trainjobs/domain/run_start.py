@@ -1,0 +1,195 @@
+"""Starting a granted run: its spec, its code staged, RUNNING, and its workers.
+
+Where the executor can (``PreparesRuns``: the local one), the workers are set
+up first and their sandboxes are built while the code is staged and RUNNING
+is recorded; only then are they let go. A sandbox's set-up is mostly waiting
+on the kernel, so this takes it off the way from submit to the run. Other
+executors (Ray) start the workers in one step, and RUNNING follows once a
+cluster placed them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainjobs import nofollow
+from trainjobs.domain.clock import now_ms
+from trainjobs.domain.run_records import ActiveRun, RunPaths, RunVersion, note
+from trainjobs.domain.run_staging import Stager, StagingError, check_staged
+from trainjobs.domain.scheduler import Grant
+from trainjobs.executors.base import (
+    Executor,
+    PreparedRun,
+    PreparesRuns,
+    RunHandle,
+    RunSpec,
+    WaitsForPlacement,
+)
+from trainjobs.statuses import Status
+from trainjobs.store import jobs as q
+from trainjobs.store.database import Database
+
+# A run its executor places at once starts RUNNING without a WAITING blip.
+PLACEMENT_QUIET_S = 1.0
+PLACEMENT_POLL_S = 1.0
+
+Finish = Callable[..., None]  # (version_id, status, duration, reason): the final status
+
+
+@dataclass(frozen=True)
+class Started:
+    handle: RunHandle
+    start_ms: int  # the RUNNING transition's start_time
+
+
+class _NotStarted(Exception):
+    """The executor could not set the run's workers up."""
+
+
+class Starter:
+    def __init__(
+        self,
+        db: Database,
+        executor: Executor,
+        stager: Stager,
+        stages_on_nodes: bool,
+        sync_period_s: float,
+        finish: Finish,
+    ) -> None:
+        self.db = db
+        self.executor = executor
+        self.stager = stager
+        self.stages_on_nodes = stages_on_nodes
+        self.sync_period_s = sync_period_s
+        self.finish = finish
+
+    def start(
+        self,
+        run: ActiveRun,
+        project_id: str,
+        row: RunVersion,
+        paths: RunPaths,
+        log_paths: list[Path],
+        grant: Grant,
+    ) -> Started | None:
+        """The started run; None when it ended before it ran (its status is written)."""
+        if run.cancelled:
+            return None
+        prepared: PreparedRun | None = None
+        try:
+            spec = self.stager.run_spec(row, paths, log_paths, grant, project_id)
+            prepared = self._prepare(spec)
+            for p in log_paths:  # every worker's log exists, even if the run fails here
+                with contextlib.suppress(OSError):
+                    nofollow.append_text(paths.root, p, "")
+            inputs = self.stager.stage(project_id, row, paths, log_paths[0])
+            check_staged(paths, row)
+            if self.stages_on_nodes:
+                staging = self.stager.node_staging(
+                    project_id, row, paths, inputs["code_digest"], self.sync_period_s
+                )
+                spec = dataclasses.replace(spec, node_staging=staging)
+        except (StagingError, _NotStarted) as exc:
+            if prepared is not None:
+                prepared.discard()
+            what = "staging failed" if isinstance(exc, StagingError) else "could not start the run"
+            self._failed(row, log_paths, f"{what}: {exc}")
+            return None
+        except BaseException:
+            if prepared is not None:
+                prepared.discard()
+            raise
+        if prepared is not None:
+            return self._begin(run, row, prepared, inputs, log_paths)
+        return self._start_in_one_step(run, row, spec, inputs, log_paths)
+
+    def _prepare(self, spec: RunSpec) -> PreparedRun | None:
+        if not isinstance(self.executor, PreparesRuns) or self.stages_on_nodes:
+            return None
+        try:
+            return self.executor.prepare(spec)
+        except OSError as exc:
+            raise _NotStarted(str(exc)) from exc
+
+    def _begin(
+        self,
+        run: ActiveRun,
+        row: RunVersion,
+        prepared: PreparedRun,
+        inputs: dict[str, Any],
+        log_paths: list[Path],
+    ) -> Started | None:
+        # Everything of the run is in place: RUNNING is recorded while the
+        # sandboxes finish building, and the workers go right after.
+        start = now_ms()
+        try:
+            with self.db.write() as conn:
+                q.transition(conn, row.id, Status.RUNNING, start_time=start, **inputs)
+        except q.IllegalTransition:  # cancelled or deleted meanwhile
+            prepared.discard()
+            return None
+        with run.lock:
+            if run.cancelled:  # stopped once RUNNING, before anything of it ran
+                prepared.discard()
+                note(log_paths[0], "stopped on request")
+                self.finish(row.id, Status.KILLED, 0, "stopped on request")
+                return None
+            try:
+                handle = prepared.begin()
+            except OSError as exc:
+                prepared.discard()
+                self._failed(row, log_paths, f"could not start the run: {exc}")
+                return None
+            run.handle = handle
+        return Started(handle, start)
+
+    def _start_in_one_step(
+        self,
+        run: ActiveRun,
+        row: RunVersion,
+        spec: RunSpec,
+        inputs: dict[str, Any],
+        log_paths: list[Path],
+    ) -> Started | None:
+        with run.lock:
+            if run.cancelled:
+                return None
+            try:
+                handle = self.executor.start(spec)
+            except OSError as exc:
+                self._failed(row, log_paths, f"could not start the run: {exc}")
+                return None
+            run.handle = handle
+        if isinstance(handle, WaitsForPlacement):
+            self._wait_placed(row, handle)
+        start = now_ms()
+        try:
+            with self.db.write() as conn:
+                q.transition(conn, row.id, Status.RUNNING, start_time=start, **inputs)
+        except q.IllegalTransition:  # cancelled or deleted while it started
+            handle.stop(grace_s=0)
+            handle.wait()
+            return None
+        return Started(handle, start)
+
+    def _wait_placed(self, row: RunVersion, handle: WaitsForPlacement) -> None:
+        """WAITING while the executor's cluster places the workers (Ray pending).
+
+        Returns once they all started, or the start gave up, or a stop ended
+        the wait; the RUNNING transition that follows settles which it was.
+        """
+        if handle.placed(timeout=PLACEMENT_QUIET_S):
+            return
+        with self.db.write() as conn, contextlib.suppress(q.IllegalTransition):
+            q.transition(conn, row.id, Status.WAITING)
+        while not handle.placed(timeout=PLACEMENT_POLL_S):
+            pass
+
+    def _failed(self, row: RunVersion, log_paths: list[Path], reason: str) -> None:
+        note(log_paths[0], reason)
+        self.finish(row.id, Status.FAILED, 0, reason)
