@@ -8,6 +8,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,22 +43,25 @@ def pct(sorted_ms: list[float], pct: int) -> float:
     return statistics.quantiles(sorted_ms, n=100, method="inclusive")[pct - 1]
 
 
-def bare_launch(runs: int) -> Timings:
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
-        seconds.append(time.perf_counter() - started)
-    return Timings("bare subprocess.run(python -c pass)", seconds)
+BARE_NAME = "bare subprocess.run(python -c pass)"
+SANDBOXED_NAME = "sandboxed (bwrap) python -c pass"
 
 
-def sandboxed_launch(runs: int, root: Path | None = None) -> Timings:
-    """The same bare launch inside the sandbox a run's worker gets (its binds, its user)."""
+def bare_once() -> float:
+    """Seconds for one bare launch of the interpreter."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - started
+
+
+@contextmanager
+def sandboxed_once(root: Path | None = None) -> Iterator[Callable[[], float]]:
+    """One bare launch inside the sandbox a run's worker gets (its binds, its user),
+    prepared and built as the executor does, a call; in folders under ``root``."""
     from trainjobs.executors import sandbox
     from trainjobs.executors.base import Bind, WorkerSpec
 
     policy = sandbox.Policy(enabled=True)
-    seconds = []
     with tempfile.TemporaryDirectory(prefix="tj-sandbox-", dir=root) as tmp:
         run = Path(tmp) / "runs" / "1"
         folders = [run / name for name in ("code", "data", "output")]
@@ -69,11 +74,13 @@ def sandboxed_launch(runs: int, root: Path | None = None) -> Timings:
             binds=tuple(Bind(f, f, own=True) for f in folders),
             scratch=run / "scratch" / "0",
         )
-        for _ in range(runs):
+
+        def once() -> float:
             started = time.perf_counter()
             # What the executor does per worker: prepare the folders, build the line, run it.
             sandbox.prepare(policy, worker)
             command = sandbox.bwrap_command(policy, worker, worker.argv)
             subprocess.run(command, check=True, env=sandbox.environment({}, policy))
-            seconds.append(time.perf_counter() - started)
-    return Timings("sandboxed (bwrap) python -c pass", seconds)
+            return time.perf_counter() - started
+
+        yield once

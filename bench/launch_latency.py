@@ -19,7 +19,9 @@ its parent writes as its last act) until a poll sees KILLED. Each figure is
 printed beside its target, the first as a ratio to the bare spawn.
 
 Next to them, the bare launch of the same interpreter on the same machine:
-``subprocess.run([sys.executable, "-c", "pass"])``, timed around the call.
+``subprocess.run([sys.executable, "-c", "pass"])``, timed around the call,
+once before each round of versions, so that it meets the same drift of the
+machine's load as they do.
 
 The local executor is measured twice, with the bubblewrap sandbox every run
 gets by default and without it (``TRAINJOBS_NO_SANDBOX=1``), and the
@@ -46,14 +48,14 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from _common import Server
-from _spawn import Timings, bare_launch, p50, sandboxed_launch
+from _spawn import BARE_NAME, SANDBOXED_NAME, Timings, bare_once, p50, sandboxed_once
 
 from trainjobs.objectstore import ObjectStore, parse_obs_path
 
@@ -245,18 +247,23 @@ def _subject(
 
 def measure_services(
     executors: list[tuple[str, dict[str, str], str]],
+    baselines: dict[str, Callable[[], float]],
     runs: int,
     poll_s: float,
     burst: int,
     root: Path,
-) -> dict[str, Service]:
+) -> tuple[dict[str, Service], dict[str, Timings]]:
     """Every executor's server is up at once, and their single versions take turns
-    (in an order that alternates), so that a drift of the machine's load in the
-    run weighs on each alike; the burst (first executor only) and stops follow."""
+    (in an order that alternates) with the baselines' launches, so that a drift of
+    the machine's load in the run weighs on each alike; the burst (first executor
+    only) and stops follow. The services' figures, and the baselines'."""
     services = {}
+    base = {name: Timings(name, []) for name in baselines}
     with ExitStack() as stack:
         subjects = [stack.enter_context(_subject(n, e, poll_s, c, root)) for n, e, c in executors]
         for i in range(runs):
+            for name, launch in baselines.items():
+                base[name].seconds.append(launch())
             for subject in subjects if i % 2 == 0 else subjects[::-1]:
                 subject.one_version(poll_s)
         for k, s in enumerate(subjects):
@@ -268,7 +275,7 @@ def measure_services(
                 rate,
                 Timings(f"{s.name}: tree exit -> KILLED seen", lags),
             )
-    return services
+    return services, base
 
 
 def _met(ok: bool) -> str:
@@ -318,11 +325,11 @@ def sandbox_cost(boxed: Service, unboxed: Service) -> list[str]:
 
 
 def default_data_root() -> Path:
-    """Not the system's temporary folder: it may be a tmpfs, or watched, and what
-    a run's start costs there (a mkdir took 0.7 ms in /tmp of one test machine,
-    0.02 ms elsewhere on the same disk) is not what it costs in a data dir."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "trainjobs-bench" / "launch"
+    """``/var/tmp``, on disk by the filesystem hierarchy standard, as data dirs are;
+    not ``/tmp``, which may be a tmpfs or watched. What a folder's creation costs
+    weighs on every run's start: on the reference machine a mkdir took 0.7 ms in
+    /tmp, 0.12 ms in the home folder and 0.02 ms in /var/tmp, all one ext4 disk."""
+    return Path("/var/tmp/trainjobs-bench")
 
 
 def main() -> None:
@@ -346,19 +353,6 @@ def main() -> None:
     poll_s = args.poll_ms / 1000
     args.data_root.mkdir(parents=True, exist_ok=True)
 
-    bare = bare_launch(args.runs)
-    print(bare.row(), flush=True)
-    out: dict[str, object] = {bare.name: bare.summary()}
-    boxed = sandboxed_launch(args.runs, args.data_root)
-    print(boxed.row(), flush=True)
-    out[boxed.name] = boxed.summary()
-    cost = p50(boxed) - p50(bare)
-    # The minimum is the figure a busy machine disturbs least.
-    least = (min(boxed.seconds) - min(bare.seconds)) * 1000
-    print(
-        f"sandbox cost, bare launch            {cost:+8.1f} ms (p50)  {least:+8.1f} ms (min)",
-        flush=True,
-    )
     # Room for the burst's versions to run side by side: admission control would
     # otherwise hold all but one a core, which measures the scheduler, not launching.
     local_env = {"TRAINJOBS_EXECUTOR": "local", "TRAINJOBS_CAPACITY_CORES": "64"}
@@ -372,7 +366,26 @@ def main() -> None:
             "RAY_USAGE_STATS_ENABLED": "0",
         }
         executors.append(("ray", ray_env, RAY_CATALOG))
-    services = measure_services(executors, args.runs, poll_s, args.burst, args.data_root)
+    # The sandboxed launches go first, not between versions: a sandbox's mount
+    # namespace is torn down after its process ends, and that work would land
+    # on the version that follows.
+    with sandboxed_once(args.data_root) as boxed_once:
+        boxed = Timings(SANDBOXED_NAME, [boxed_once() for _ in range(args.runs)])
+    services, base = measure_services(
+        executors, {BARE_NAME: bare_once}, args.runs, poll_s, args.burst, args.data_root
+    )
+    bare = base[BARE_NAME]
+    out: dict[str, object] = {}
+    for timings in (bare, boxed):
+        print(timings.row(), flush=True)
+        out[timings.name] = timings.summary()
+    cost = p50(boxed) - p50(bare)
+    # The minimum is the figure a busy machine disturbs least.
+    least = (min(boxed.seconds) - min(bare.seconds)) * 1000
+    print(
+        f"sandbox cost, bare launch            {cost:+8.1f} ms (p50)  {least:+8.1f} ms (min)",
+        flush=True,
+    )
     for name, service in services.items():
         for line in report(name, bare, service, args.burst if name == "local" else 0):
             print(line, flush=True)

@@ -35,7 +35,11 @@ if rank == 0:
     os.unlink(mine)
     os.symlink(args["target"], mine)
     sys.exit(3)
+# once rank 0 planted its links (this worker may fail below, which ends rank 0):
 # a real log, long enough to be indexed, whose index is a link
+deadline = time.monotonic() + 60
+while not os.path.exists(os.path.join(out, "pipe")) and time.monotonic() < deadline:
+    time.sleep(0.05)
 print(("x" * 99 + "\n") * 1500, end="", flush=True)
 os.symlink(args["index"], mine + ".idx")
 open(os.path.join(logs, "rank1-done"), "w").close()

@@ -138,10 +138,11 @@ def test_keys_that_cannot_be_stored_are_refused(
     assert s3_error(not_utf8)["Code"] == "InvalidURI"
 
 
+# What a client can send in a header: no edge spaces (HTTP strips them, and h11 refuses them).
 HEADER_TEXT = st.text(
     alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
     max_size=40,
-)
+).map(lambda text: text.strip(" "))
 KEY_TEXT = st.text(max_size=60)  # any code point, surrogates and control characters too
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from trainjobs.domain import run_outputs
 from trainjobs.domain.clock import now_ms
+from trainjobs.domain.run_folders import SpareRunFolders
 from trainjobs.domain.run_records import (
     ActiveRun,
     RunPaths,
@@ -78,6 +79,7 @@ class Supervisor:
         self._lock = threading.Lock()
         # Workers on nodes without this server's run folders (Ray without shared storage).
         self.stages_on_nodes = isinstance(executor, StagesOnNodes) and executor.stages_on_nodes
+        self.spare_folders = SpareRunFolders(runs_dir)
         self.starter = Starter(
             db, executor, stager, self.stages_on_nodes, sync_period_s, self._finish
         )
@@ -180,6 +182,7 @@ class Supervisor:
             row, project_id, log_paths = loaded
             run.store = self.store.for_project(project_id)
             paths = self.paths(row.id)
+            self.spare_folders.claim(paths.root)
             wanted = demand(row)
         except BaseException:
             self.scheduler.leave(run.version_id)  # a place queued at a restart

@@ -157,6 +157,7 @@ class Runner:
         close = getattr(self.supervisor.executor, "close", None)
         if close is not None:
             close()
+        self.supervisor.spare_folders.close()
         self.sampler.stop()
         self.membership.unregister()
 

@@ -105,8 +105,12 @@ class Standby:
             ready, self._ready = self._ready, None
         if ready is None or ready.poll() is not None:
             ready = self._start()
-        threading.Thread(target=self._refill, name="standby-parent", daemon=True).start()
         return ready
+
+    def refill(self) -> None:
+        """Start the next parent in the background: called once a run got its go,
+        so that its start-up does not compete with the sandboxes being built."""
+        threading.Thread(target=self._refill, name="standby-parent", daemon=True).start()
 
     def _start(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -188,14 +192,13 @@ class LocalRun:
     @classmethod
     def prepare(cls, spec: RunSpec, policy: sandbox.Policy, standby: Standby) -> PreparedLocalRun:
         """Every worker's parent holding its order, its sandbox built; nothing started."""
-        spec.state_dir.mkdir(parents=True, exist_ok=True)
-        for stale in spec.state_dir.iterdir():
-            stale.unlink()
+        with contextlib.suppress(FileNotFoundError):  # each parent makes it, if need be
+            for stale in spec.state_dir.iterdir():
+                stale.unlink()
         run = cls([])
         try:
             for rank, worker in enumerate(spec.workers):
                 worker.log_path.parent.mkdir(parents=True, exist_ok=True)
-                sandbox.prepare(policy, worker)
                 started = sandbox.launch(policy, worker, spec.state_dir, rank, gated=True)
                 order = started.order(spec.state_dir, rank, worker.cwd, worker.log_path)
                 popen = standby.take()
@@ -208,8 +211,9 @@ class LocalRun:
                 run._workers.append(_Worker(rank, spec.state_dir, popen, ref))
         except BaseException:
             run.discard()
+            standby.refill()
             raise
-        return PreparedLocalRun(run, spec, policy)
+        return PreparedLocalRun(run, spec, policy, standby)
 
     def discard(self) -> None:
         """End prepared workers unstarted: each parent ends its held sandbox and exits."""
@@ -281,10 +285,13 @@ class LocalRun:
 class PreparedLocalRun:
     """A run whose workers wait, in their built sandboxes, for ``begin``."""
 
-    def __init__(self, run: LocalRun, spec: RunSpec, policy: sandbox.Policy) -> None:
+    def __init__(
+        self, run: LocalRun, spec: RunSpec, policy: sandbox.Policy, standby: Standby
+    ) -> None:
         self._run = run
         self._spec = spec
         self._policy = policy
+        self._standby = standby
 
     @property
     def processes(self) -> Sequence[ProcessRef]:
@@ -297,10 +304,12 @@ class PreparedLocalRun:
         for w in self._run._workers:
             assert w.popen is not None
             _give_go(w.popen)
+        self._standby.refill()
         return self._run
 
     def discard(self) -> None:
         self._run.discard()
+        self._standby.refill()
 
 
 class LocalExecutor:

@@ -84,6 +84,11 @@ class Launch:
     argv: list[str] = field(default_factory=list)  # what the parent starts
     sandboxed: bool = False
     cpus: str = ""
+    # Folders the standby parent makes before it builds the sandbox (bwrap binds
+    # them), and those of them it gives to ``owner`` (uid, gid) at once.
+    make: list[str] = field(default_factory=list)
+    give: list[str] = field(default_factory=list)
+    owner: tuple[int, int] | None = None
 
     def order(self, state_dir: Path, rank: int, cwd: Path, log: Path) -> dict[str, Any]:
         return {
@@ -95,6 +100,9 @@ class Launch:
             "env": self.env,
             "cwd": str(cwd),
             "log": str(log),
+            "make": self.make,
+            "give": self.give,
+            "owner": self.owner,
         }
 
 
@@ -195,21 +203,23 @@ def prepare(policy: Policy, worker: WorkerSpec) -> None:
     scratch = scratch_dirs(worker)
     for folder in (*(scratch or ()), *(b.source for b in worker.binds if b.own)):
         folder.mkdir(parents=True, exist_ok=True)
+    user = run_as(policy)
+    if user is not None and scratch is not None:
+        for folder in (worker.scratch, *scratch):
+            os.lchown(folder, *user)  # type: ignore[arg-type]
     hand_over(policy, worker)
 
 
 def hand_over(policy: Policy, worker: WorkerSpec) -> None:
-    """Give the worker's writable folders, with what was staged into them, to its user."""
+    """Give the worker's own writable folders, with what was staged into them, to
+    its user. Not its scratch: bwrap makes the mount points of deeper binds in
+    there (under /tmp), which must stay root's."""
     if not policy.enabled:
         return
     user = run_as(policy)
     if user is None:
         return
-    scratch = scratch_dirs(worker)
-    writable = [b.source for b in worker.binds if b.own and not b.read_only]
-    if scratch is not None:
-        writable += [worker.scratch, *scratch]  # type: ignore[list-item]
-    for top in writable:
+    for top in [b.source for b in worker.binds if b.own and not b.read_only]:
         _chown_tree(top, *user)
 
 
@@ -238,11 +248,21 @@ def launch(
         "--cpus=" + cpus,
     ]
     argv = list(worker.argv)
+    make: list[str] = []
+    give: list[str] = []
     if policy.enabled:
         parent.append("--sandboxed")
         argv = bwrap_command(policy, worker, argv, gated)
+        # What the sandbox binds, made by the parent off the server's way: the
+        # run's own folders (staged into later) and the scratch behind /cache, /tmp.
+        scratch = scratch_dirs(worker)
+        make = [str(b.source) for b in worker.binds if b.own]
+        if scratch is not None:
+            make += [str(f) for f in scratch]
+            give = [str(worker.scratch), *make[-2:]]
     env = environment(worker.env, policy)
-    return Launch([*parent, "--", *argv], env, argv, policy.enabled, cpus)
+    owner = run_as(policy) if give else None
+    return Launch([*parent, "--", *argv], env, argv, policy.enabled, cpus, make, give, owner)
 
 
 def bwrap_command(

@@ -159,6 +159,12 @@ def standby() -> int:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    for folder in order.get("make", ()):
+        os.makedirs(folder, exist_ok=True)
+    if order.get("owner"):
+        uid, gid = order["owner"]
+        for folder in order["give"]:
+            os.lchown(folder, uid, gid)  # made just now, by this process: no link
     env = order["env"]
     # posix_spawnp looks the command up on this process's PATH: the worker's.
     os.environ["PATH"] = env.get("PATH", os.defpath)

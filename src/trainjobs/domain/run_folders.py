@@ -1,0 +1,81 @@
+"""Run folders made ahead of need.
+
+A version's run folder holds some ten folders: its code, data, outputs and
+logs, its workers' records, and the scratch behind the first worker's /cache
+and /tmp. Making them as the version starts puts every mkdir on the way from
+submit to the run, and a mkdir is not always cheap: where the filesystem's
+metadata has gone cold (a machine that reclaims page cache eagerly) each one
+waits on a disk read. So one spare folder is kept made ahead, under a name no
+version has; a starting version's folder is that spare renamed into place, one
+step, and the next spare is made in the background.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import threading
+from pathlib import Path
+
+from trainjobs.domain.run_records import RunPaths
+
+SPARE_PREFIX = ".spare-"  # never a version's folder name (those are version ids)
+
+
+def make_layout(root: Path) -> None:
+    """``root`` and the folders every run has in it."""
+    paths = RunPaths(root)
+    for folder in (paths.code, paths.data, paths.output, paths.logs, paths.workers):
+        folder.mkdir(parents=True, exist_ok=True)
+    for name in ("cache", "tmp"):
+        (paths.scratch / "0" / name).mkdir(parents=True, exist_ok=True)
+
+
+class SpareRunFolders:
+    def __init__(self, runs_dir: Path) -> None:
+        self._runs_dir = runs_dir
+        self._lock = threading.Lock()
+        self._spare: Path | None = None
+        self._closed = False
+
+    def claim(self, root: Path) -> None:
+        """Give a starting version its folder ``root``, unless it has one (a version
+        started again after a restart keeps what it had)."""
+        if os.path.lexists(root):
+            return
+        with self._lock:
+            spare, self._spare = self._spare, None
+        try:
+            if spare is not None:
+                os.rename(spare, root)  # fails, leaving root alone, if root appeared
+            else:
+                make_layout(root)
+        except OSError:
+            if spare is not None:
+                shutil.rmtree(spare, ignore_errors=True)
+        threading.Thread(target=self._refill, name="spare-run-folder", daemon=True).start()
+
+    def _refill(self) -> None:
+        with self._lock:
+            if self._spare is not None or self._closed:
+                return
+        spare = self._runs_dir / f"{SPARE_PREFIX}{secrets.token_hex(8)}"
+        try:
+            make_layout(spare)
+        except OSError:  # the data dir's disk is full or gone: versions make their own
+            shutil.rmtree(spare, ignore_errors=True)
+            return
+        with self._lock:
+            kept = self._spare is None and not self._closed
+            if kept:
+                self._spare = spare
+        if not kept:
+            shutil.rmtree(spare, ignore_errors=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            shutil.rmtree(spare, ignore_errors=True)
