@@ -154,23 +154,30 @@ def _dismiss(parent: subprocess.Popen[bytes]) -> None:
 
 
 def _give_order(parent: subprocess.Popen[bytes], order: dict[str, object]) -> None:
-    """Hand a waiting parent its order, and know it took it (a parent killed while
-    it waited would otherwise leave the order unread in its pipe). Its stdin
-    stays open for the go."""
-    assert parent.stdin is not None and parent.stdout is not None
+    """Hand a waiting parent its order; it says it took it (``_taken``) once its
+    sandbox is on its way. Its stdin stays open for the go."""
+    assert parent.stdin is not None
+    parent.stdin.write(json.dumps(order).encode() + b"\n")
+    parent.stdin.flush()
+
+
+def _taken(parent: subprocess.Popen[bytes]) -> bool:
+    """Whether the parent took its order (one killed while it waited would have
+    left it unread in its pipe)."""
+    assert parent.stdout is not None
     try:
-        parent.stdin.write(json.dumps(order).encode() + b"\n")
-        parent.stdin.flush()
-        taken = parent.stdout.read(1) == b"1"
+        return parent.stdout.read(1) == b"1"
     except OSError:
-        taken = False
+        return False
     finally:
         parent.stdout.close()
-    if not taken:
-        _dismiss(parent)
+
+
+def _end(parent: subprocess.Popen[bytes]) -> None:
+    _dismiss(parent)
+    with contextlib.suppress(OSError):
         parent.kill()
-        parent.wait()
-        raise OSError(f"the worker's parent (pid {parent.pid}) ended before it took its order")
+    parent.wait()
 
 
 def _give_go(parent: subprocess.Popen[bytes]) -> None:
@@ -196,33 +203,24 @@ class LocalRun:
             for stale in spec.state_dir.iterdir():
                 stale.unlink()
         run = cls([])
+        orders = []
         try:
             for rank, worker in enumerate(spec.workers):
                 worker.log_path.parent.mkdir(parents=True, exist_ok=True)
                 started = sandbox.launch(policy, worker, spec.state_dir, rank, gated=True)
-                order = started.order(spec.state_dir, rank, worker.cwd, worker.log_path)
-                popen = standby.take()
-                try:
-                    _give_order(popen, order)
-                except OSError:  # it died waiting (killed from outside): a fresh one
-                    popen = standby.take()
-                    _give_order(popen, order)
-                ref = ProcessRef(popen.pid, processes.create_time(popen.pid))
-                run._workers.append(_Worker(rank, spec.state_dir, popen, ref))
+                orders.append(started.order(spec.state_dir, rank, worker.cwd, worker.log_path))
+                run._workers.append(_Worker(rank, spec.state_dir, *_ordered(standby, orders[-1])))
         except BaseException:
             run.discard()
             standby.refill()
             raise
-        return PreparedLocalRun(run, spec, policy, standby)
+        return PreparedLocalRun(run, spec, policy, standby, orders)
 
     def discard(self) -> None:
         """End prepared workers unstarted: each parent ends its held sandbox and exits."""
         for w in self._workers:
             if w.popen is not None:
-                _dismiss(w.popen)
-                with contextlib.suppress(OSError):
-                    w.popen.kill()
-                w.popen.wait()
+                _end(w.popen)
 
     @classmethod
     def adopt(cls, state_dir: Path, count: int) -> LocalRun | None:
@@ -282,16 +280,37 @@ class LocalRun:
                     w.popen.kill()
 
 
+def _ordered(
+    standby: Standby, order: dict[str, object]
+) -> tuple[subprocess.Popen[bytes], ProcessRef]:
+    """A waiting parent that has ``order``. One found dead (killed from outside
+    while it waited) is passed over for a fresh one."""
+    popen = standby.take()
+    try:
+        _give_order(popen, order)
+    except OSError:
+        _end(popen)
+        popen = standby.take()
+        _give_order(popen, order)
+    return popen, ProcessRef(popen.pid, processes.create_time(popen.pid))
+
+
 class PreparedLocalRun:
     """A run whose workers wait, in their built sandboxes, for ``begin``."""
 
     def __init__(
-        self, run: LocalRun, spec: RunSpec, policy: sandbox.Policy, standby: Standby
+        self,
+        run: LocalRun,
+        spec: RunSpec,
+        policy: sandbox.Policy,
+        standby: Standby,
+        orders: list[dict[str, object]],
     ) -> None:
         self._run = run
         self._spec = spec
         self._policy = policy
         self._standby = standby
+        self._orders = orders
 
     @property
     def processes(self) -> Sequence[ProcessRef]:
@@ -299,6 +318,13 @@ class PreparedLocalRun:
         return self._run.processes
 
     def begin(self) -> LocalRun:
+        for w, order in zip(self._run._workers, self._orders, strict=True):
+            assert w.popen is not None
+            if not _taken(w.popen):  # it died with the order: another takes it, unprepared
+                _end(w.popen)
+                w.popen, w.ref = _ordered(self._standby, order)
+                if not _taken(w.popen):
+                    raise OSError(f"the worker's parent (pid {w.popen.pid}) ended at once")
         for worker in self._spec.workers:
             sandbox.hand_over(self._policy, worker)  # with what was staged meanwhile
         for w in self._run._workers:

@@ -73,10 +73,15 @@ GATE = (
 
 
 def main(
-    argv: list[str], env: dict[str, str] | None = None, gate: int | None = None, cwd: str = ""
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    gate: int | None = None,
+    cwd: str = "",
+    taken: int = -1,
 ) -> int:
     """Start the worker, record its pid and exit; with ``gate``, only after a go on it.
-    ``cwd``: the worker's folder, entered at its start (a sandbox enters it itself)."""
+    ``cwd``: the worker's folder, entered at its start (a sandbox enters it itself).
+    ``taken``: where to say the order was taken, once the sandbox is on its way."""
     state_dir, rank, cpus_arg, *rest = argv
     sandboxed = bool(rest) and rest[0] == "--sandboxed"
     sep, *command = rest[1:] if sandboxed else rest
@@ -85,9 +90,6 @@ def main(
         return 2
     cpus = {int(c) for c in cpus_arg.removeprefix("--cpus=").split(",") if c}
     os.makedirs(state_dir, exist_ok=True)
-    me = os.getpid()
-    record = f'{{"pid": {me}, "create_time": {_create_time(me)!r}}}'  # JSON, without json
-    _write(os.path.join(state_dir, f"{rank}.pid"), record)
     if cpus:
         try:
             os.sched_setaffinity(0, cpus)
@@ -97,11 +99,21 @@ def main(
     env = dict(os.environ) if env is None else env
     child = release = None
     if gate is not None and sandboxed:
+        # First of all, since the sandbox takes longest: the rest overlaps it.
         held, release = os.pipe()  # the sandbox's gate (GATE_FD inside): built now, held
         child = _spawn(command, env, exit_path, held)
         os.close(held)
         if child is None:
             return 127
+    if taken >= 0:
+        try:  # noqa: SIM105 - no contextlib: one import less at every launch
+            os.write(taken, b"1")
+        except OSError:  # the server no longer listens (it called the run off)
+            pass
+        os.close(taken)
+    me = os.getpid()
+    record = f'{{"pid": {me}, "create_time": {_create_time(me)!r}}}'  # JSON, without json
+    _write(os.path.join(state_dir, f"{rank}.pid"), record)
     if gate is not None and os.read(gate, 1) != b"g":
         if release is not None:  # the gate closes unopened: the worker never starts
             os.close(release)
@@ -151,7 +163,7 @@ def standby() -> int:
     # The log is in a folder the run cannot write to; still, no link is followed.
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
     log = os.open(order["log"], flags, 0o644)
-    os.write(1, b"1")  # taken: the server reads this before the pipe is swapped for the log
+    taken = os.dup(1)  # the server hears here that the order was taken; then the log
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
@@ -171,7 +183,7 @@ def standby() -> int:
     argv = [order["state_dir"], str(order["rank"]), "--cpus=" + order["cpus"]]
     if order["sandboxed"]:
         argv.append("--sandboxed")
-    return main([*argv, "--", *order["argv"]], env, gate, order["cwd"])
+    return main([*argv, "--", *order["argv"]], env, gate, order["cwd"], taken)
 
 
 if __name__ == "__main__":
