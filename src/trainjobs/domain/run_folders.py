@@ -54,6 +54,10 @@ class SpareRunFolders:
         except OSError:
             if spare is not None:
                 shutil.rmtree(spare, ignore_errors=True)
+
+    def refill(self) -> None:
+        """Make the next spare in the background: called once the version that took
+        the last one has started, so that it does not compete with its start."""
         threading.Thread(target=self._refill, name="spare-run-folder", daemon=True).start()
 
     def _refill(self) -> None:

@@ -1,11 +1,11 @@
 """Starting a granted run: its spec, its code staged, RUNNING, and its workers.
 
 Where the executor can (``PreparesRuns``: the local one), the workers are set
-up first and their sandboxes are built while the code is staged and RUNNING
-is recorded; only then are they let go. A sandbox's set-up is mostly waiting
-on the kernel, so this takes it off the way from submit to the run. Other
-executors (Ray) start the workers in one step, and RUNNING follows once a
-cluster placed them.
+up first and their sandboxes are built while the code is staged; only then
+are they let go. A sandbox's set-up is mostly waiting on the kernel, so this
+takes much of it off the way from submit to the run. Other executors (Ray)
+start the workers in one step. Either way RUNNING follows the start (once a
+cluster placed the workers).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from trainjobs import nofollow
 from trainjobs.domain.clock import now_ms
@@ -104,69 +103,23 @@ class Starter:
             if prepared is not None:
                 prepared.discard()
             raise
-        if prepared is not None:
-            return self._begin(run, row, prepared, inputs, log_paths)
-        return self._start_in_one_step(run, row, spec, inputs, log_paths)
-
-    def _prepare(self, spec: RunSpec) -> PreparedRun | None:
-        if not isinstance(self.executor, PreparesRuns) or self.stages_on_nodes:
-            return None
-        try:
-            return self.executor.prepare(spec)
-        except OSError as exc:
-            raise _NotStarted(str(exc)) from exc
-
-    def _begin(
-        self,
-        run: ActiveRun,
-        row: RunVersion,
-        prepared: PreparedRun,
-        inputs: dict[str, Any],
-        log_paths: list[Path],
-    ) -> Started | None:
-        # Everything of the run is in place: RUNNING is recorded while the
-        # sandboxes finish building, and the workers go right after.
-        start = now_ms()
-        try:
-            with self.db.write() as conn:
-                q.transition(conn, row.id, Status.RUNNING, start_time=start, **inputs)
-        except q.IllegalTransition:  # cancelled or deleted meanwhile
-            prepared.discard()
-            return None
-        with run.lock:
-            if run.cancelled:  # stopped once RUNNING, before anything of it ran
-                prepared.discard()
-                note(log_paths[0], "stopped on request")
-                self.finish(row.id, Status.KILLED, 0, "stopped on request")
-                return None
-            try:
-                handle = prepared.begin()
-            except OSError as exc:
-                prepared.discard()
-                self._failed(row, log_paths, f"could not start the run: {exc}")
-                return None
-            run.handle = handle
-        return Started(handle, start)
-
-    def _start_in_one_step(
-        self,
-        run: ActiveRun,
-        row: RunVersion,
-        spec: RunSpec,
-        inputs: dict[str, Any],
-        log_paths: list[Path],
-    ) -> Started | None:
         with run.lock:
             if run.cancelled:
+                if prepared is not None:
+                    prepared.discard()
                 return None
             try:
-                handle = self.executor.start(spec)
+                handle = prepared.begin() if prepared is not None else self.executor.start(spec)
             except OSError as exc:
+                if prepared is not None:
+                    prepared.discard()
                 self._failed(row, log_paths, f"could not start the run: {exc}")
                 return None
             run.handle = handle
         if isinstance(handle, WaitsForPlacement):
             self._wait_placed(row, handle)
+        # RUNNING once the workers have their go: a version recorded RUNNING
+        # always has them going, which is what a restarted server adopts.
         start = now_ms()
         try:
             with self.db.write() as conn:
@@ -176,6 +129,14 @@ class Starter:
             handle.wait()
             return None
         return Started(handle, start)
+
+    def _prepare(self, spec: RunSpec) -> PreparedRun | None:
+        if not isinstance(self.executor, PreparesRuns) or self.stages_on_nodes:
+            return None
+        try:
+            return self.executor.prepare(spec)
+        except OSError as exc:
+            raise _NotStarted(str(exc)) from exc
 
     def _wait_placed(self, row: RunVersion, handle: WaitsForPlacement) -> None:
         """WAITING while the executor's cluster places the workers (Ray pending).

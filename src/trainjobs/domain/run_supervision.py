@@ -207,6 +207,7 @@ class Supervisor:
             return
         try:
             started = self.starter.start(run, project_id, row, paths, log_paths, grant)
+            self.spare_folders.refill()
             if started is not None:
                 series = Series(self.sampler.period_s)
                 self._follow(run, row, started.handle, started.start_ms, log_paths, series)

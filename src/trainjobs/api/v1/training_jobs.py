@@ -144,11 +144,17 @@ async def list_versions(
 
 
 @router.get("/{job_id}/versions/{version_id}")
-def get_version(
+async def get_version(
     job_id: JobId, version_id: VersionId, project_id: Project, request: Request
 ) -> JSONResponse:
-    result = service(request).get_version(project_id, job_id, version_id)
-    return JSONResponse(serializers.version_detail(result.job, result.versions[0], now_ms()))
+    def detail() -> JSONResponse:
+        result = service(request).get_version(project_id, job_id, version_id)
+        return JSONResponse(serializers.version_detail(result.job, result.versions[0], now_ms()))
+
+    # What clients waiting on a version poll: on a database in this process (two
+    # primary-key reads) it is answered here, as the listing is.
+    in_process = identity_of(request).checks_in_process
+    return detail() if in_process else await run_in_threadpool(detail)
 
 
 @router.get("/{job_id}/versions/{version_id}/diff/{other_id}")
