@@ -15,6 +15,7 @@ from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.datasets import DatasetService
 from trainjobs.domain.job_results import Created, JobPage, VersionPage
+from trainjobs.domain.run_records import CreatedVersion, RunVersion
 from trainjobs.domain.runner import Runner, version_name
 from trainjobs.domain.version_diff import VersionDiff, VersionRecord, diff_versions
 from trainjobs.domain.version_resolution import VersionResolver
@@ -93,15 +94,16 @@ class JobService:
                     resource_id=resource_id,
                     create_time=now,
                 )
-                version_id, number = 0, 0
+                version_id, number, version = 0, 0, None
                 if resolved is not None:
-                    version_id, number = self._insert_version(
+                    version_id, number, version = self._insert_version(
                         conn, job_id, job_name, resolved, 0, now, resource_id
                     )
         except IntegrityError as exc:  # a concurrent create took the name first
             raise errors.DuplicateJobName(f"Job name:{job_name} is existed") from exc
-        if version_id and resolved is not None:
-            self.runner.launch(version_id, resolved.pool.pool_id)
+        if version is not None and resolved is not None:
+            created = CreatedVersion(version, project_id, job_name)
+            self.runner.launch(version_id, resolved.pool.pool_id, created)
         return Created(
             job_id=job_id,
             job_name=job_name,
@@ -178,7 +180,7 @@ class JobService:
         now: int,
         resource_id: str,
         code_digest: str = "",
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, RunVersion]:
         number = q.claim_version_number(conn, job_id)
         values = version_values(
             resolved,
@@ -191,7 +193,10 @@ class JobService:
             owner=self.runner.server_id,
             code_digest=code_digest,
         )
-        return q.insert_version(conn, **values), number
+        version_id = q.insert_version(conn, **values)
+        row = q.get_version_by_id(conn, version_id)  # as written, for the run to start from
+        assert row is not None
+        return version_id, number, RunVersion.from_row(row)
 
     def create_version(
         self,
@@ -249,7 +254,7 @@ class JobService:
             job = self._job(conn, project_id, job_id)  # it may have been deleted meanwhile
             if job_desc is not None:
                 q.update_job_desc(conn, job_id, job_desc)
-            version_id, number = self._insert_version(
+            version_id, number, version = self._insert_version(
                 conn,
                 job_id,
                 job.job_name,
@@ -259,7 +264,8 @@ class JobService:
                 resource_id=job.resource_id,
                 code_digest=code_digest,
             )
-        self.runner.launch(version_id, resolved.pool.pool_id)
+        created = CreatedVersion(version, project_id, job.job_name)
+        self.runner.launch(version_id, resolved.pool.pool_id, created)
         return Created(
             job_id=job_id,
             job_name=job.job_name,

@@ -100,6 +100,9 @@ class ActiveRun:
     """A run this server holds, from launch (or adoption) to its final status."""
 
     version_id: int
+    # The version as the request that created it wrote it, so that the run need
+    # not read it back; None for a version launched from the database (a restart).
+    created: CreatedVersion | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     cancelled: bool = False
     deleted: bool = False
@@ -115,6 +118,13 @@ class ActiveRun:
     # Where the outputs are read when the workers' nodes upload them there (Ray
     # without shared storage) instead of writing the run folder's output.
     outputs_url: str = ""
+
+
+@dataclass(frozen=True)
+class CreatedVersion:
+    version: RunVersion
+    project_id: str
+    job_name: str
 
 
 def note(log_path: Path, message: str) -> None:

@@ -22,6 +22,7 @@ from trainjobs.domain.clock import now_ms
 from trainjobs.domain.run_folders import SpareRunFolders
 from trainjobs.domain.run_records import (
     ActiveRun,
+    CreatedVersion,
     RunPaths,
     RunVersion,
     demand,
@@ -96,12 +97,14 @@ class Supervisor:
         with self._lock:
             return self._runs.get(version_id)
 
-    def launch(self, version_id: int, pool_id: str | None = None) -> None:
+    def launch(
+        self, version_id: int, pool_id: str | None = None, created: CreatedVersion | None = None
+    ) -> None:
         if pool_id is not None:
             # Its place in the queue now, in the order versions are created, not
             # in the order their threads happen to reach the scheduler.
             self.scheduler.enqueue(version_id, pool_id)
-        self._start_thread(ActiveRun(version_id), self._run)
+        self._start_thread(ActiveRun(version_id, created), self._run)
 
     def adopt(self, run: ActiveRun) -> None:
         """Follow a run whose workers outlived the server that started them."""
@@ -166,16 +169,21 @@ class Supervisor:
             job = q.get_job_by_id(conn, row.job_id) if row else None
         if row is None or job is None:
             return None
-        vname = version_name(row.number)
-        logs = self.paths(row.id).logs
+        return self._loaded(CreatedVersion(RunVersion.from_row(row), job.project_id, job.job_name))
+
+    def _loaded(self, created: CreatedVersion) -> tuple[RunVersion, str, list[Path]]:
+        version = created.version
+        vname = version_name(version.number)
+        logs = self.paths(version.id).logs
         log_paths = [
-            logs / log_file_name(job.job_name, vname, rank) for rank in range(row.worker_server_num)
+            logs / log_file_name(created.job_name, vname, rank)
+            for rank in range(version.worker_server_num)
         ]
-        return RunVersion.from_row(row), str(job.project_id), log_paths
+        return version, str(created.project_id), log_paths
 
     def _run(self, run: ActiveRun) -> None:
         try:
-            loaded = self._load(run.version_id)
+            loaded = self._loaded(run.created) if run.created else self._load(run.version_id)
             if loaded is None:
                 self.scheduler.leave(run.version_id)
                 return

@@ -17,7 +17,7 @@ from pathlib import Path
 from trainjobs.domain import run_outputs
 from trainjobs.domain.catalog import Catalog
 from trainjobs.domain.datasets import DatasetService
-from trainjobs.domain.run_records import RunPaths, log_file_name, version_name
+from trainjobs.domain.run_records import CreatedVersion, RunPaths, log_file_name, version_name
 from trainjobs.domain.run_staging import NO_CONTAINER_NOTE, RunKeys, Stager, StagingError
 from trainjobs.domain.run_start import PLACEMENT_POLL_S, PLACEMENT_QUIET_S
 from trainjobs.domain.run_supervision import Supervisor
@@ -131,9 +131,12 @@ class Runner:
 
     # -- requests from the service ---------------------------------------------
 
-    def launch(self, version_id: int, pool_id: str | None = None) -> None:
-        """Run a new version; with its pool, its place in that pool's queue is taken at once."""
-        self.supervisor.launch(version_id, pool_id)
+    def launch(
+        self, version_id: int, pool_id: str | None = None, created: CreatedVersion | None = None
+    ) -> None:
+        """Run a new version; with its pool, its place in that pool's queue is taken at once.
+        ``created``: the version as its request wrote it (else it is read back)."""
+        self.supervisor.launch(version_id, pool_id, created)
 
     def request_stop(self, version_id: int, deleted: bool = False) -> bool:
         """Ask a run to end; False if no run of this version is alive here."""
