@@ -325,10 +325,9 @@ def sandbox_cost(boxed: Service, unboxed: Service) -> list[str]:
 
 
 def default_data_root() -> Path:
-    """``/var/tmp``, on disk by the filesystem hierarchy standard, as data dirs are;
-    not ``/tmp``, which may be a tmpfs or watched. What a folder's creation costs
-    weighs on every run's start: on the reference machine a mkdir took 0.7 ms in
-    /tmp, 0.12 ms in the home folder and 0.02 ms in /var/tmp, all one ext4 disk."""
+    """``/var/tmp``: on disk by the filesystem hierarchy standard, as data dirs are,
+    where ``/tmp`` may be a tmpfs. Every run's start creates folders and files, so
+    where the data dir lies weighs on the figures."""
     return Path("/var/tmp/trainjobs-bench")
 
 

@@ -2,8 +2,9 @@
 
 A server that crashes and restarts is not the parent of the workers it left
 running, so it cannot wait for them. This small process is: it writes
-``<rank>.pid`` when it starts and ``<rank>.exit`` (the return code, negative
-for a signal) when the worker ends, and a restarted server adopts the run from
+``<rank>.pid`` when it starts and the return code (negative for a signal)
+into ``<rank>.exit`` when the worker ends (the file is made, empty, at its
+start), and a restarted server adopts the run from
 those files. It also pins the worker to its CPUs before starting it, so every
 process the worker starts inherits the pinning.
 Run as ``python -S worker.py STATE_DIR RANK --cpus=0,1 [--sandboxed] -- ARGV...``:
@@ -95,15 +96,18 @@ def main(
             os.sched_setaffinity(0, cpus)
         except OSError as exc:  # a CPU set this machine lacks: run unpinned, say so
             print(f"[trainjobs] could not pin to CPUs {sorted(cpus)}: {exc}", flush=True)
-    exit_path = os.path.join(state_dir, f"{rank}.exit")
+    # Made now and written when the worker ends: then only the code is written,
+    # not a file made, on the way from the worker's exit to the server noticing it.
+    exit_fd = _exit_record(os.path.join(state_dir, f"{rank}.exit"))
     env = dict(os.environ) if env is None else env
     child = release = None
     if gate is not None and sandboxed:
         # First of all, since the sandbox takes longest: the rest overlaps it.
         held, release = os.pipe()  # the sandbox's gate (GATE_FD inside): built now, held
-        child = _spawn(command, env, exit_path, held)
+        child = _spawn(command, env, held)
         os.close(held)
         if child is None:
+            _record(exit_fd, 127)
             return 127
     if taken >= 0:
         try:  # noqa: SIM105 - no contextlib: one import less at every launch
@@ -125,8 +129,9 @@ def main(
     if child is None:
         if cwd:
             os.chdir(cwd)  # staged by now
-        child = _spawn(command, env, exit_path)
+        child = _spawn(command, env)
         if child is None:
+            _record(exit_fd, 127)
             return 127
     # The stop signal goes to the whole process group; this process stays to
     # record the outcome (the worker was started before, so it keeps the default).
@@ -136,19 +141,32 @@ def main(
     code = os.waitstatus_to_exitcode(status)
     if sandboxed and code in SIGNAL_EXITS:
         code = -(code - 128)
-    _write(exit_path, str(code))
+    _record(exit_fd, code)
     return 0
 
 
-def _spawn(command: list[str], env: dict[str, str], exit_path: str, gate: int = -1) -> int | None:
-    """The worker's pid; None (its exit recorded as 127) if it could not start.
-    ``gate``: handed to it as GATE_FD."""
+def _exit_record(path: str) -> int:
+    """A new, empty ``<rank>.exit``, open for the code (read as not yet recorded)."""
+    try:  # noqa: SIM105 - no contextlib: one import less at every launch
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    # As in _write: a link the run left there is not followed, the file is new.
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+
+
+def _record(exit_fd: int, code: int) -> None:
+    os.write(exit_fd, str(code).encode())
+    os.close(exit_fd)
+
+
+def _spawn(command: list[str], env: dict[str, str], gate: int = -1) -> int | None:
+    """The worker's pid; None if it could not start. ``gate``: handed to it as GATE_FD."""
     actions = [(os.POSIX_SPAWN_DUP2, gate, GATE_FD)] if gate >= 0 else []
     try:
         return os.posix_spawnp(command[0], command, env, file_actions=actions)
     except OSError as exc:
         print(f"[trainjobs] could not start {command[0]}: {exc}", flush=True)
-        _write(exit_path, "127")
         return None
 
 
