@@ -66,11 +66,19 @@ class TemporaryKeys:
 
     def issue(self, project_id: str, version_id: int) -> tuple[str, str]:
         """A key of ``project_id`` for run ``version_id``, valid until ``revoke``."""
-        ak, sk = _new_pair()
+        ak, sk = self.mint()
+        self.keep(project_id, version_id, ak, sk)
+        return ak, sk
+
+    def mint(self) -> tuple[str, str]:
+        """A new key, valid nowhere until ``keep`` stores it."""
+        return _new_pair()
+
+    def keep(self, project_id: str, version_id: int, ak: str, sk: str) -> None:
+        """Make a minted key one of ``project_id`` for run ``version_id``, until ``revoke``."""
         with self.db.write() as conn:
             sealed = self.db.secrets.seal(sk)
             q.insert(conn, ak, sealed, project_id, now_ms(), 0, version_id=version_id)
-        return ak, sk
 
     def revoke(self, version_id: int) -> None:
         """End the keys issued for a run."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -44,10 +45,24 @@ class StagingError(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class RunKey:
+    """A run's own key to the object endpoint, for its project."""
+
+    project_id: str
+    version_id: int
+    access_key: str
+    secret: str = field(repr=False)
+
+
 class RunKeys(Protocol):
     """Temporary access keys of the object endpoint, one per run of a project."""
 
-    def issue(self, project_id: str, version_id: int) -> tuple[str, str]: ...
+    def mint(self) -> tuple[str, str]:
+        """A new key (access key, secret), valid nowhere until kept."""
+        ...
+
+    def keep(self, project_id: str, version_id: int, ak: str, sk: str) -> None: ...
 
     def revoke(self, version_id: int) -> None:
         """End the key of a version's run; nothing when it holds none."""
@@ -158,7 +173,7 @@ class Stager:
         return NodeStaging(paths.root, tuple(inputs), outputs, sync_period_s)
 
     def launcher_env(
-        self, project_id: str, row: RunVersion, paths: RunPaths, data_urls: list[str]
+        self, row: RunVersion, paths: RunPaths, data_urls: list[str], key: RunKey | None
     ) -> dict[str, str]:
         """What ModelArts' launcher tells every worker (DLS_*, MA_*, the object endpoint)."""
         gpus = row.gpu_num // max(1, row.worker_server_num)
@@ -179,16 +194,29 @@ class Stager:
             env["S3_ENDPOINT"] = self.object_endpoint_url
             env["S3_USE_HTTPS"] = "1" if self.object_endpoint_url.startswith("https") else "0"
             env["S3_VERIFY_SSL"] = "0"
-        if self.run_keys is not None:
-            try:
-                ak, sk = self.run_keys.issue(project_id, row.id)
-            except Exception as exc:  # the store's own error: the run cannot reach its objects
-                raise StagingError(f"could not issue the run's access key: {exc}") from exc
+        if key is not None:
+            ak, sk = key.access_key, key.secret
             env.update(
                 {"ACCESS_KEY_ID": ak, "SECRET_ACCESS_KEY": sk,
                  "AWS_ACCESS_KEY_ID": ak, "AWS_SECRET_ACCESS_KEY": sk}
             )  # fmt: skip
         return env
+
+    def mint_key(self, project_id: str, version_id: int) -> RunKey | None:
+        """The run's key, for its environment; not valid until ``keep_key``."""
+        if self.run_keys is None:
+            return None
+        ak, sk = self.run_keys.mint()
+        return RunKey(project_id, version_id, ak, sk)
+
+    def keep_key(self, key: RunKey | None) -> None:
+        """Make the run's key valid (before its workers start)."""
+        if key is None or self.run_keys is None:
+            return
+        try:
+            self.run_keys.keep(key.project_id, key.version_id, key.access_key, key.secret)
+        except Exception as exc:  # the store's own error: the run cannot reach its objects
+            raise StagingError(f"could not issue the run's access key: {exc}") from exc
 
     def run_spec(
         self,
@@ -197,14 +225,16 @@ class Stager:
         log_paths: list[Path],
         grant: Grant,
         project_id: str,
+        key: RunKey | None = None,
     ) -> RunSpec:
+        """The run's workers; ``key``, the run's own key to the object endpoint."""
         params = [(p["label"], p["value"]) for p in json.loads(row.parameter)]
         n = row.worker_server_num
         data_urls = self.data_urls(project_id, row)
         has_data = bool(data_urls)
         hosts = [f"127.0.0.1:{_free_port()}" for _ in range(n)]
         env_common = {
-            **self.launcher_env(project_id, row, paths, data_urls),
+            **self.launcher_env(row, paths, data_urls, key),
             **{f"BATCH_CUSTOM{i}_HOSTS": host for i, host in enumerate(hosts)},
             "PYTHONUNBUFFERED": "1",
             "WORLD_SIZE": str(n),

@@ -81,8 +81,11 @@ class Starter:
             return None
         prepared: PreparedRun | None = None
         try:
-            spec = self.stager.run_spec(row, paths, log_paths, grant, project_id)
+            key = self.stager.mint_key(project_id, row.id)
+            spec = self.stager.run_spec(row, paths, log_paths, grant, project_id, key)
             prepared = self._prepare(spec)
+            # Stored while the sandboxes are built; valid before any worker starts.
+            self.stager.keep_key(key)
             for p in log_paths:  # every worker's log exists, even if the run fails here
                 with contextlib.suppress(OSError):
                     nofollow.append_text(paths.root, p, "")
