@@ -58,7 +58,8 @@ POSTGRES_SKIPS := --ignore=tests/sdk --ignore=tests/cli --ignore=tests/ray \
 	--ignore=tests/test_objectstore.py --ignore=tests/test_s3.py \
 	--ignore=tests/test_sandbox.py --ignore=tests/test_sandbox_serve.py \
 	--ignore=tests/test_run_links.py \
-	--ignore=tests/test_exits.py --ignore=tests/test_examples.py \
+	--ignore=tests/test_exits.py --ignore=tests/test_prepared_runs.py \
+	--ignore=tests/test_examples.py \
 	--ignore=tests/test_modelarts_runs.py --ignore=tests/test_otcextensions.py \
 	--ignore=tests/test_observability.py --ignore=tests/test_access_log.py \
 	--ignore=tests/test_require_all.py --ignore=tests/test_architecture.py
