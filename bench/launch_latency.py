@@ -324,11 +324,9 @@ def sandbox_cost(boxed: Service, unboxed: Service) -> list[str]:
     return lines
 
 
-def default_data_root() -> Path:
-    """``/var/tmp``: on disk by the filesystem hierarchy standard, as data dirs are,
-    where ``/tmp`` may be a tmpfs. Every run's start creates folders and files, so
-    where the data dir lies weighs on the figures."""
-    return Path("/var/tmp/trainjobs-bench")
+# /var/tmp is on disk by the filesystem hierarchy standard, as data dirs are, where
+# /tmp may be a tmpfs: every run's start makes folders and files in its data dir.
+DATA_ROOT = Path("/var/tmp/trainjobs-bench")
 
 
 def main() -> None:
@@ -343,10 +341,7 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=default_data_root(),
-        help="where the servers' data dirs go, on a disk data dirs live on (default: %(default)s)",
+        "--data-root", type=Path, default=DATA_ROOT, help="where the servers' data dirs go"
     )
     args = parser.parse_args()
     poll_s = args.poll_ms / 1000
