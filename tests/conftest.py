@@ -208,6 +208,14 @@ class Server:
         result: dict[str, Any] = response.json()
         return result
 
+    def get_ok(self, path: str, **query: Any) -> dict[str, Any]:
+        """The body of a GET of ``/v1/{project}path`` that succeeded."""
+        r = self.client.get(self.v1 + path, params=query)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        assert body["is_success"] is True
+        return body
+
     def version(self, job_id: int, version_id: int) -> dict[str, Any]:
         response = self.client.get(f"{self.v1}/training-jobs/{job_id}/versions/{version_id}")
         assert response.status_code == 200, response.text

@@ -33,6 +33,13 @@ def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     return body
 
 
+def send_json(server: Server, method: str, path: str, content: Any) -> httpx.Response:
+    """``content`` (bytes, or chunks) sent as it is, declared JSON, to ``/v1/{project}path``."""
+    return server.client.request(
+        method, server.v1 + path, content=content, headers={"Content-Type": "application/json"}
+    )
+
+
 def project_jobs(server: Server) -> int:
     """How many jobs the project holds, in every workspace."""
     body = server.client.get(f"{server.v1}/training-jobs").json()
@@ -252,12 +259,7 @@ def test_body_that_is_not_a_json_object_is_0104(
     server: Server, done: dict[str, Any], method: str, path: str, content: bytes
 ) -> None:
     before = (project_jobs(server), job_state(server, done["job_id"]))
-    r = server.client.request(
-        method,
-        server.v1 + path.format(job=done["job_id"]),
-        content=content,
-        headers={"Content-Type": "application/json"},
-    )
+    r = send_json(server, method, path.format(job=done["job_id"]), content)
     refused(r, 400, INVALID)
     assert (project_jobs(server), job_state(server, done["job_id"])) == before
 

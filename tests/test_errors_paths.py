@@ -23,6 +23,7 @@ from test_errors import (
     job_state,
     project_jobs,
     refused,
+    send_json,
 )
 
 pytestmark = pytest.mark.usefixtures("log_start")
@@ -142,11 +143,7 @@ def padded(code: tuple[str, str], size: int) -> bytes:
 
 
 def test_body_of_exactly_one_mib_is_accepted(server: Server, code: tuple[str, str]) -> None:
-    r = server.client.post(
-        f"{server.v1}/training-jobs",
-        content=padded(code, MAX_BODY),
-        headers={"Content-Type": "application/json"},
-    )
+    r = send_json(server, "POST", "/training-jobs", padded(code, MAX_BODY))
     assert r.status_code == 200, r.text
     server.wait_status(r.json()["job_id"], r.json()["version_id"])
 
@@ -166,12 +163,7 @@ def test_body_over_one_mib_is_413_4104_and_creates_nothing(
     if streamed:
         content = (raw[i : i + 65536] for i in range(0, len(raw), 65536))
     before = (project_jobs(server), job_state(server, done["job_id"]))
-    r = server.client.request(
-        method,
-        server.v1 + path.format(job=done["job_id"]),
-        content=content,
-        headers={"Content-Type": "application/json"},
-    )
+    r = send_json(server, method, path.format(job=done["job_id"]), content)
     refused(r, 413, "ModelArts.4104")
     assert (project_jobs(server), job_state(server, done["job_id"])) == before
 

@@ -85,11 +85,7 @@ def _populate(srv: Server) -> None:
 
 
 def list_jobs(server: Server, **query: Any) -> dict[str, Any]:
-    r = server.client.get(f"{server.v1}/training-jobs", params=query)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    assert body["is_success"] is True
-    return body
+    return server.get_ok("/training-jobs", **query)
 
 
 def names(body: dict[str, Any]) -> list[str]:

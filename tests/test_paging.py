@@ -16,11 +16,7 @@ VERSIONS = 12
 
 
 def versions_page(server: Server, job_id: int, **query: Any) -> dict[str, Any]:
-    r = server.client.get(f"{server.v1}/training-jobs/{job_id}/versions", params=query)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    assert body["is_success"] is True
-    return body
+    return server.get_ok(f"/training-jobs/{job_id}/versions", **query)
 
 
 def ids_of(body: dict[str, Any]) -> list[int]:

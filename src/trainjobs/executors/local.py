@@ -89,10 +89,11 @@ class _Worker:
 class Standby:
     """One recording parent, started ahead of need and waiting for its order.
 
-    Taking it starts the next one in the background. A parent that a server
-    start-up or a burst found missing is started on the spot instead, the same
-    way. Each is in a session of its own from the start, so a stop reaches its
-    whole tree, and the server's own signals do not.
+    The next one is started in the background once the run that took it got
+    its go (``refill``). A parent that a server start-up or a burst found
+    missing is started on the spot instead, the same way. Each is in a session
+    of its own from the start, so a stop reaches its whole tree, and the
+    server's own signals do not.
     """
 
     def __init__(self) -> None:
