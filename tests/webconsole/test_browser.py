@@ -31,7 +31,10 @@ if not HAVE_CHROMIUM and not os.environ.get("TRAINJOBS_REQUIRE_ALL"):
     )
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
@@ -116,8 +119,24 @@ def sign_in(driver: WebDriver, user: str, password: str) -> None:
     driver.find_element(By.ID, "sign-in").click()
 
 
+def is_gone(element: Any) -> bool:
+    try:
+        _ = element.tag_name  # any read of a replaced element fails
+    except WebDriverException:
+        return True
+    return False
+
+
 def status_of(driver: WebDriver) -> str:
-    return str(driver.find_element(By.ID, "version-status").text)
+    try:
+        return str(driver.find_element(By.ID, "version-status").text)
+    except WebDriverException as error:
+        # Read while a form's post replaces the page, the element found belongs
+        # to the old document: Chromium says so in a general error, which is
+        # the stale case that waiting already looks past.
+        if "does not belong to the document" in str(error):
+            raise StaleElementReferenceException(str(error)) from error
+        raise
 
 
 def test_a_session_in_the_browser(site: Server, browser: WebDriver) -> None:
@@ -222,7 +241,10 @@ def test_a_session_in_the_browser(site: Server, browser: WebDriver) -> None:
     site.wait_status(job_id, long["version_id"], {8})
     browser.get(f"{base}/console/jobs/{job_id}/versions/{long['version_id']}")
     wait(browser, lambda d: status_of(d) == "Running")
+    badge = browser.find_element(By.ID, "version-status")
     browser.find_element(By.ID, "stop").click()
+    # The stop is a form's post, answered with the version's page anew.
+    wait(browser, lambda d: is_gone(badge), 30)
     wait(browser, lambda d: status_of(d) in ("Killing", "Killed"), 30)
     wait(browser, lambda d: status_of(d) == "Killed", 30)
     assert site.version(job_id, long["version_id"])["status"] == 12
