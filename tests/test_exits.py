@@ -90,6 +90,7 @@ def test_the_next_run_starts_under_a_parent_made_ready_before_it(tmp_path: Path)
     try:
         first = executor.start(_spec(tmp_path, "first", "pass"))
         assert first.wait(timeout=60) is not None
+        executor.ready_next()  # as the supervisor does once a run settled
         ready = _standby_pid(executor)
         second = executor.start(_spec(tmp_path, "second", "import os; print(os.getppid())"))
         outcome = second.wait(timeout=60)
@@ -98,6 +99,8 @@ def test_the_next_run_starts_under_a_parent_made_ready_before_it(tmp_path: Path)
         # worker's parent (the log is the one the order named).
         assert f'"pid": {ready},' in (tmp_path / "second" / "0.pid").read_text()
         assert (tmp_path / "second.0").read_text().strip() == str(ready)
+        assert executor.standby._ready is None  # taken; the next is made when told
+        executor.ready_next()
         spare = _standby_pid(executor)
         assert spare != ready
     finally:
@@ -121,6 +124,7 @@ def test_a_run_starts_even_when_its_waiting_parent_was_killed(tmp_path: Path) ->
     executor = LocalExecutor()
     try:
         assert executor.start(_spec(tmp_path, "first", "pass")).wait(timeout=60) is not None
+        executor.ready_next()
         os.kill(_standby_pid(executor), signal.SIGKILL)
         outcome = executor.start(_spec(tmp_path, "second", "print('ran')")).wait(timeout=60)
         assert outcome is not None and outcome.succeeded

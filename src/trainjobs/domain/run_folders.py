@@ -7,7 +7,7 @@ submit to the run, and a mkdir is not always cheap: where the filesystem's
 metadata has gone cold (a machine that reclaims page cache eagerly) each one
 waits on a disk read. So one spare folder is kept made ahead, under a name no
 version has; a starting version's folder is that spare renamed into place, one
-step, and the next spare is made in the background.
+step, and the next spare is made in the background once that version settled.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class SpareRunFolders:
         self._lock = threading.Lock()
         self._spare: Path | None = None
         self._closed = False
+        self._making = False
 
     def claim(self, root: Path) -> None:
         """Give a starting version its folder ``root``, unless it has one (a version
@@ -56,21 +57,26 @@ class SpareRunFolders:
                 shutil.rmtree(spare, ignore_errors=True)
 
     def refill(self) -> None:
-        """Make the next spare in the background: called once the version that took
-        the last one has started, so that it does not compete with its start."""
+        """Make the next spare in the background, unless there is one or it is on its
+        way: called once the version that took the last one settled (it ended, or
+        ran a while), so that the mkdirs do not compete with its start."""
+        with self._lock:
+            if self._spare is not None or self._closed or self._making:
+                return
+            self._making = True
         threading.Thread(target=self._refill, name="spare-run-folder", daemon=True).start()
 
     def _refill(self) -> None:
-        with self._lock:
-            if self._spare is not None or self._closed:
-                return
         spare = self._runs_dir / f"{SPARE_PREFIX}{secrets.token_hex(8)}"
         try:
             make_layout(spare)
         except OSError:  # the data dir's disk is full or gone: versions make their own
             shutil.rmtree(spare, ignore_errors=True)
+            with self._lock:
+                self._making = False
             return
         with self._lock:
+            self._making = False
             kept = self._spare is None and not self._closed
             if kept:
                 self._spare = spare

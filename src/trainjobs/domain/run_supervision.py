@@ -37,6 +37,7 @@ from trainjobs.domain.run_start import Starter
 from trainjobs.domain.scheduler import Cancelled, Scheduler
 from trainjobs.executors.base import (
     Executor,
+    ReadiesAhead,
     RunHandle,
     SamplesRemotely,
     StagesOnNodes,
@@ -48,6 +49,11 @@ from trainjobs.store import jobs as q
 from trainjobs.store.database import Database
 
 log = logging.getLogger(__name__)
+
+# What the next run takes (a spare run folder, a waiting worker parent) is made
+# again once the run that took it ended, or ran this long: made at its start,
+# it would compete for the CPU with the run's own start.
+READY_NEXT_AFTER_S = 0.25
 
 
 class Supervisor:
@@ -215,12 +221,20 @@ class Supervisor:
             return
         try:
             started = self.starter.start(run, project_id, row, paths, log_paths, grant)
-            self.spare_folders.refill()
             if started is not None:
                 series = Series(self.sampler.period_s)
-                self._follow(run, row, started.handle, started.start_ms, log_paths, series)
+                self._follow(
+                    run, row, started.handle, started.start_ms, log_paths, series, self._ready_next
+                )
         finally:
+            self._ready_next()  # unless made already: a short run's is after its status
             self.scheduler.release(row.id)
+
+    def _ready_next(self) -> None:
+        """Make, in the background, what the next run's start takes."""
+        self.spare_folders.refill()
+        if isinstance(self.executor, ReadiesAhead):
+            self.executor.ready_next()
 
     def _follow_adopted(self, run: ActiveRun) -> None:
         loaded = self._load(run.version_id)
@@ -252,8 +266,10 @@ class Supervisor:
         start: int,
         log_paths: list[Path],
         series: Series,
+        settled: Callable[[], None] | None = None,
     ) -> None:
-        """From a running run to its final status: metrics, publishing, the verdict."""
+        """From a running run to its final status: metrics, publishing, the verdict.
+        ``settled``: called if the run is still running after READY_NEXT_AFTER_S."""
         paths = self.paths(row.id)
         run.output, run.log0 = paths.output, log_paths[0]
         if self.stages_on_nodes:
@@ -269,9 +285,12 @@ class Supervisor:
             probe=handle.sample if isinstance(handle, SamplesRemotely) else None,
         )
 
+        outcome = None
+        if settled is not None and (outcome := handle.wait(timeout=READY_NEXT_AFTER_S)) is None:
+            settled()
         # Long runs publish what they have so far, so outputs and logs can be
         # read (and survive) before the run ends.
-        while (outcome := handle.wait(timeout=self.sync_period_s)) is None:
+        while outcome is None and (outcome := handle.wait(timeout=self.sync_period_s)) is None:
             run_outputs.publish(run, row, paths, log_paths)
         duration = max(0, now_ms() - start)
         self.sampler.untrack(str(row.id))

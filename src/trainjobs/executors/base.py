@@ -234,6 +234,18 @@ class PreparesRuns(Protocol):
     def prepare(self, spec: RunSpec) -> PreparedRun: ...
 
 
+@runtime_checkable
+class ReadiesAhead(Protocol):
+    """An executor that keeps something made ahead of the next run (a process
+    waiting for its order), and is told when to make it again: once the run
+    that took it has settled, so that making it does not compete with that
+    run's start."""
+
+    def ready_next(self) -> None:
+        """Make what the next run takes, in the background, unless it is there."""
+        ...
+
+
 class Executor(Protocol):
     def start(self, spec: RunSpec) -> RunHandle: ...
 

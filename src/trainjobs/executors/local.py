@@ -27,6 +27,7 @@ from trainjobs.executors import exits, processes, sandbox
 from trainjobs.executors.base import ProcessRef, RunOutcome, RunSpec, WorkerExit
 
 PEER_GRACE_S = 2.0  # after one worker fails, how long the others get to end
+REFILL_WAIT_S = 1.0  # how long a start waits for a standby parent on its way
 # The worker's exit code when its parent vanished without recording one.
 UNRECORDED_EXIT = -9
 
@@ -89,19 +90,25 @@ class _Worker:
 class Standby:
     """One recording parent, started ahead of need and waiting for its order.
 
-    The next one is started in the background once the run that took it got
-    its go (``refill``). A parent that a server start-up or a burst found
-    missing is started on the spot instead, the same way. Each is in a session
-    of its own from the start, so a stop reaches its whole tree, and the
-    server's own signals do not.
+    The next one is started in the background (``refill``) once the run that
+    took the last one settled: it ended, or ran a while. Started at once, its
+    interpreter's start-up would compete for the CPU with the run's own. A run
+    that starts while one is on its way waits for it; one that finds none
+    (the first after a server start, or runs starting side by side) starts one
+    on the spot. Each is in a session of its own from the start, so a stop
+    reaches its whole tree, and the server's own signals do not.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ready: subprocess.Popen[bytes] | None = None
         self._closed = False
+        self._idle = threading.Event()  # clear while a refill is on its way
+        self._idle.set()
 
     def take(self) -> subprocess.Popen[bytes]:
+        # One on its way is ready sooner than another started now.
+        self._idle.wait(REFILL_WAIT_S)
         with self._lock:
             ready, self._ready = self._ready, None
         if ready is None or ready.poll() is not None:
@@ -109,8 +116,11 @@ class Standby:
         return ready
 
     def refill(self) -> None:
-        """Start the next parent in the background: called once a run got its go,
-        so that its start-up does not compete with the sandboxes being built."""
+        """Start the next parent in the background, unless one is ready or on its way."""
+        with self._lock:
+            if self._ready is not None or self._closed or not self._idle.is_set():
+                return
+            self._idle.clear()
         threading.Thread(target=self._refill, name="standby-parent", daemon=True).start()
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -125,15 +135,15 @@ class Standby:
         )
 
     def _refill(self) -> None:
-        with self._lock:
-            if self._ready is not None or self._closed:
-                return
-        spare: subprocess.Popen[bytes] | None = self._start()
-        with self._lock:
-            if self._ready is None and not self._closed:
-                self._ready, spare = spare, None
-        if spare is not None:
-            _dismiss(spare)
+        try:
+            spare: subprocess.Popen[bytes] | None = self._start()
+            with self._lock:
+                if self._ready is None and not self._closed:
+                    self._ready, spare = spare, None
+            if spare is not None:
+                _dismiss(spare)
+        finally:
+            self._idle.set()
 
     def close(self) -> None:
         with self._lock:
@@ -331,7 +341,6 @@ class PreparedLocalRun:
         for w in self._run._workers:
             assert w.popen is not None
             _give_go(w.popen)
-        self._standby.refill()
         return self._run
 
     def discard(self) -> None:
@@ -348,6 +357,9 @@ class LocalExecutor:
 
     def prepare(self, spec: RunSpec) -> PreparedLocalRun:
         return LocalRun.prepare(spec, self.policy, self.standby)
+
+    def ready_next(self) -> None:
+        self.standby.refill()
 
     def start(self, spec: RunSpec) -> LocalRun:
         return self.prepare(spec).begin()
