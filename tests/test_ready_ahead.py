@@ -4,6 +4,7 @@ while it still runs or as soon as it ended."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -79,3 +80,18 @@ def test_the_next_start_is_made_ready_while_a_run_holds_and_after_one_ends(
     stop = server.client.post(f"{server.v1}/training-jobs/{job_id}/versions/{holding}/stop")
     assert stop.status_code == 200, stop.text
     assert server.wait_status(job_id, holding)["status"] == 12
+
+
+def test_a_version_starts_when_its_spare_folder_was_removed_from_outside(
+    fresh_server: Server,
+) -> None:
+    server = fresh_server
+    job = server.create_job(HOLD, parameter=[{"label": "hold", "value": "0"}])
+    job_id = int(job["job_id"])
+    server.wait_status(job_id, int(job["version_id"]))
+    _, spares = _ready_for_the_next(server)
+    for spare in spares:
+        shutil.rmtree(spare)
+    version_id = _submit(server, job_id, "0")
+    assert server.wait_status(job_id, version_id)["status"] == 10
+    assert (server.data_dir / "runs" / str(version_id) / "logs").is_dir()

@@ -12,6 +12,7 @@ step, and the next spare is made in the background once that version settled.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -47,14 +48,16 @@ class SpareRunFolders:
             return
         with self._lock:
             spare, self._spare = self._spare, None
-        try:
-            if spare is not None:
+        if spare is not None:
+            try:
                 os.rename(spare, root)  # fails, leaving root alone, if root appeared
-            else:
-                make_layout(root)
-        except OSError:
-            if spare is not None:
+                return
+            except OSError:  # root appeared, or the spare went (removed from outside)
                 shutil.rmtree(spare, ignore_errors=True)
+        # Made here instead, around what is there; a failure (a full disk) shows
+        # where the run's start writes into it.
+        with contextlib.suppress(OSError):
+            make_layout(root)
 
     def refill(self) -> None:
         """Make the next spare in the background, unless there is one or it is on its
