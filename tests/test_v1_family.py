@@ -1,5 +1,7 @@
-"""Built-in algorithms (T10, D25), training-job configurations (C1-C5, D24) and
-visualization jobs (V1-V7, D26), through the HTTP API of a real server."""
+"""Built-in algorithms (T10, D25) and visualization jobs (V1-V7, D26) through the
+HTTP API of a real server, and any text in the family's names, searches and
+paths answered cleanly. Training-job configurations (C1-C5, D24) have their
+own module."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from algorithm_data import breast_cancer_csv, diabetes_csv, digit_images
 from conftest import Server, assert_envelope
 from test_auth import add_token
+from v1_family_helpers import config_body, name
 
 ALGORITHM_TIMEOUT_S = 240
 
@@ -33,10 +36,6 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield server
     server.stop()
     server.drop()
-
-
-def name() -> str:
-    return f"n{uuid.uuid4().hex[:10]}"
 
 
 # -- T10 -------------------------------------------------------------------------
@@ -78,96 +77,6 @@ def test_built_in_algorithms_page_sort_and_search(srv: Server) -> None:
         assert_envelope(
             srv.client.get(f"{srv.v1}/built-in-algorithms", params=bad), 400, "ModelArts.0104"
         )
-
-
-# -- C1-C5 -----------------------------------------------------------------------
-
-
-def config_body(config_name: str, **extra: Any) -> dict[str, Any]:
-    return {"config_name": config_name, "config_desc": "tabular", "worker_server_num": 1,
-            "model_id": 2, "spec_id": 1, "data_url": "/not-yet/there/",
-            "parameter": [{"label": "label_column", "value": "diagnosis"},
-                          {"label": "max_iter", "value": 20}], **extra}  # fmt: skip
-
-
-def test_configurations_create_list_get_update_delete(srv: Server) -> None:
-    base = f"{srv.v1}/training-job-configs"
-    first, second = f"a-{name()}", f"b-{name()}"
-    for config_name in (first, second):
-        r = srv.client.post(base, json=config_body(config_name))
-        assert r.status_code == 200 and r.json() == {"is_success": True}, r.text
-    assert_envelope(srv.client.post(base, json=config_body(first)), 400, "ModelArts.0103")
-
-    detail = srv.client.get(f"{base}/{first}").json()
-    assert detail["is_success"] is True and detail["config_name"] == first
-    assert detail["model_id"] == 2 and detail["data_url"] == "/not-yet/there/"
-    params = {p["label"]: p["value"] for p in detail["parameter"]}
-    assert params["label_column"] == "diagnosis" and params["max_iter"] == "20"
-    assert params["learning_rate"] == "0.1"  # the algorithm's default, filled in
-    for key, kind in (("worker_server_num", int), ("spec_id", int), ("engine_id", int),
-                      ("gpu_num", int), ("create_time", int), ("core", str), ("cpu", str),
-                      ("engine_name", str), ("spec_code", str), ("data_source", list),
-                      ("volumes", list), ("pool_id", str), ("nas_type", str)):  # fmt: skip
-        assert isinstance(detail[key], kind), key
-
-    listed = srv.client.get(base, params={"sortBy": "config_name", "order": "asc"}).json()
-    assert listed["config_total_count"] >= 2
-    names = [c["config_name"] for c in listed["configs"]]
-    assert names == sorted(names)
-    item = next(c for c in listed["configs"] if c["config_name"] == first)
-    assert set(item) == {"config_name", "config_desc", "create_time", "engine_type",
-                         "engine_name", "engine_id", "engine_version", "user_image_url",
-                         "user_command"}  # fmt: skip
-    searched = srv.client.get(base, params={"search_content": first.upper()}).json()
-    assert [c["config_name"] for c in searched["configs"]] == [first]
-    paged = srv.client.get(base, params={"per_page": 1, "page": 2, "order": "asc"}).json()
-    assert len(paged["configs"]) == 1 and paged["configs"][0]["config_name"] == names[1]
-
-    r = srv.client.put(f"{base}/{first}", json={"config_desc": "changed", "parameter": [
-        {"label": "label_column", "value": "other"}]})  # fmt: skip
-    assert r.status_code == 200, r.text
-    changed = srv.client.get(f"{base}/{first}").json()
-    assert changed["config_desc"] == "changed" and changed["data_url"] == "/not-yet/there/"
-    assert {p["label"]: p["value"] for p in changed["parameter"]}["label_column"] == "other"
-
-    assert srv.client.delete(f"{base}/{first}").json() == {"is_success": True}
-    assert_envelope(srv.client.get(f"{base}/{first}"), 404, "ModelArts.2775")
-    assert_envelope(srv.client.delete(f"{base}/{first}"), 404, "ModelArts.2775")
-    assert_envelope(srv.client.put(f"{base}/{first}", json={}), 404, "ModelArts.2775")
-
-
-@pytest.mark.parametrize(
-    ("body", "status", "code"),
-    [
-        pytest.param({"config_name": "bad name!"}, 400, "ModelArts.0104", id="bad-name"),
-        pytest.param({"config_name": "x" * 65}, 400, "ModelArts.0104", id="long-name"),
-        pytest.param({"parameter": []}, 400, "ModelArts.0104", id="required-parameter"),
-        pytest.param({"model_id": 999}, 400, "ModelArts.2791", id="unknown-model"),
-        pytest.param({"worker_server_num": "one"}, 400, "ModelArts.0104", id="workers-type"),
-        pytest.param({"spec_id": 424242}, 400, None, id="unknown-spec"),
-        pytest.param({"config_desc": "d" * 257}, 400, "ModelArts.0104", id="long-desc"),
-    ],
-)
-def test_configuration_bad_inputs(
-    srv: Server, body: dict[str, Any], status: int, code: str | None
-) -> None:
-    sent = {**config_body(name()), **body}
-    r = srv.client.post(f"{srv.v1}/training-job-configs", json=sent)
-    assert r.status_code == status, r.text
-    if code:
-        assert_envelope(r, status, code)
-
-
-def test_sample_configurations_are_one_per_algorithm(srv: Server) -> None:
-    base = f"{srv.v1}/training-job-configs"
-    samples = srv.client.get(base, params={"config_type": "sample", "per_page": 100}).json()
-    assert samples["config_total_count"] == 3
-    first = samples["configs"][0]["config_name"]
-    detail = srv.client.get(f"{base}/{first}", params={"config_type": "sample"}).json()
-    assert detail["model_id"] in (1, 2, 3) and detail["parameter"]
-    assert_envelope(srv.client.get(f"{base}/{first}"), 404, "ModelArts.2775")
-    assert_envelope(srv.client.delete(f"{base}/{first}"), 404, "ModelArts.2775")
-    assert_envelope(srv.client.get(base, params={"config_type": "other"}), 400, "ModelArts.0104")
 
 
 # -- D25: the algorithms really train ---------------------------------------------
