@@ -47,6 +47,7 @@ SANDBOX_HOME = "/cache"
 SYSTEM_DIRS = ("/usr", "/etc", "/sys")
 MERGED_USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 DEVICE_GLOBS = ("nvidia*", "dri", "kfd")  # accelerators, when the machine has them
+WORKER_PARENT = str(Path(worker_parent.__file__).resolve())
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,18 @@ class Launch:
 
 def standby_command() -> list[str]:
     """A recording parent started ahead of need, waiting for its order."""
-    return [sys.executable, "-S", str(Path(worker_parent.__file__).resolve()), "--standby"]
+    return [sys.executable, "-S", WORKER_PARENT, "--standby"]
 
 
+@functools.cache
 def bwrap_path() -> str | None:
+    # Looked up once: the server refuses to start without it (``problem``).
     return shutil.which("bwrap")
+
+
+@functools.cache
+def _setpriv_path() -> str:
+    return shutil.which("setpriv") or "/usr/bin/setpriv"
 
 
 def run_as(policy: Policy) -> tuple[int, int] | None:
@@ -242,7 +250,7 @@ def launch(
     parent = [
         sys.executable,
         "-S",  # the parent needs only the standard library: start fast
-        str(Path(worker_parent.__file__).resolve()),
+        WORKER_PARENT,
         str(state_dir),
         str(rank),
         "--cpus=" + cpus,
@@ -271,22 +279,16 @@ def bwrap_command(
     bwrap = bwrap_path() or "bwrap"
     args: list[str] = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try"]
     args += ["--new-session"]  # no terminal tricks (TIOCSTI) into the server's session
-    system = _system_binds(argv[0] if argv else sys.executable)
-    made: set[str] = set()
+    interpreter = argv[0] if argv else sys.executable
+    system = _system_binds(interpreter)
     # The private /cache and /tmp first: a system folder that lies under /tmp (a
     # checkout and its venv there) is bound on top of them, not hidden by them.
     scratch = scratch_dirs(worker)
     if scratch is not None:
         args += ["--bind", str(scratch[0]), "/cache", "--bind", str(scratch[1]), "/tmp"]
-        made.update(("/cache", "/tmp"))
-    for source, dest in system:
-        args += _mount("--ro-bind", source, dest, made)
-    for link in MERGED_USR_LINKS:
-        if os.path.islink(link):
-            args += ["--symlink", os.readlink(link), link]
-        elif os.path.isdir(link):
-            args += ["--ro-bind", link, link]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
+    mounts, made_by_system = _system_mounts(interpreter, scratch is not None)
+    args += mounts
+    made = set(made_by_system)
     for device in _devices():
         args += ["--dev-bind", device, device]
     # A hidden folder that a system bind holds is covered with an empty one.
@@ -301,10 +303,28 @@ def bwrap_command(
     if user is not None:
         uid, gid = user
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--"]
-        args += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}"]
+        args += [_setpriv_path(), f"--reuid={uid}"]
         args += [f"--regid={gid}", "--clear-groups", "--inh-caps=-all", "--no-new-privs"]
     args += ["--", *(worker_parent.GATE if gated else ()), *argv]
     return args
+
+
+@functools.lru_cache(maxsize=16)
+def _system_mounts(interpreter: str, private_tmp: bool) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The system's part of every sandbox for ``interpreter``: the same for every
+    run, so made once. With the folders it made (``private_tmp``: /cache and
+    /tmp were bound before it)."""
+    made = {"/cache", "/tmp"} if private_tmp else set()
+    args: list[str] = []
+    for source, dest in _system_binds(interpreter):
+        args += _mount("--ro-bind", source, dest, made)
+    for link in MERGED_USR_LINKS:
+        if os.path.islink(link):
+            args += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            args += ["--ro-bind", link, link]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
+    return tuple(args), frozenset(made)
 
 
 def _mount(flag: str, source: str, dest: str, made: set[str]) -> list[str]:
