@@ -5,7 +5,8 @@ up first and their sandboxes are built while the code is staged; only then
 are they let go. A sandbox's set-up is mostly waiting on the kernel, so this
 takes much of it off the way from submit to the run. Other executors (Ray)
 start the workers in one step. Either way RUNNING follows the start (once a
-cluster placed the workers).
+cluster placed the workers). The first steps (``prepare``) may be taken apart
+from the rest: a new version whose pool has room takes them in its request.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from trainjobs import nofollow
 from trainjobs.domain.clock import now_ms
 from trainjobs.domain.run_records import ActiveRun, RunPaths, RunVersion, note
-from trainjobs.domain.run_staging import Stager, StagingError, check_staged
+from trainjobs.domain.run_staging import RunKey, Stager, StagingError, check_staged
 from trainjobs.domain.scheduler import Grant
 from trainjobs.executors.base import (
     Executor,
@@ -46,8 +47,27 @@ class Started:
     start_ms: int  # the RUNNING transition's start_time
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A run's first steps, taken: its key, its spec, and its workers holding
+    their orders (None where the executor starts them in one step)."""
+
+    key: RunKey | None  # None where runs get no key of their own
+    spec: RunSpec
+    workers: PreparedRun | None
+
+    def discard(self) -> None:
+        if self.workers is not None:
+            self.workers.discard()
+
+
 class _NotStarted(Exception):
     """The executor could not set the run's workers up."""
+
+
+def _reason(exc: Exception) -> str:
+    what = "staging failed" if isinstance(exc, StagingError) else "could not start the run"
+    return f"{what}: {exc}"
 
 
 class Starter:
@@ -67,6 +87,25 @@ class Starter:
         self.sync_period_s = sync_period_s
         self.finish = finish
 
+    def prepare(
+        self,
+        row: RunVersion,
+        paths: RunPaths,
+        log_paths: list[Path],
+        grant: Grant,
+        project_id: str,
+    ) -> Prepared | None:
+        """A run's first steps: its key minted, its spec made, its workers given
+        their orders (their sandboxes built from here on). None when the run
+        ended here (its status is written)."""
+        try:
+            key = self.stager.mint_key(project_id, row.id)
+            spec = self.stager.run_spec(row, paths, log_paths, grant, project_id, key)
+            return Prepared(key, spec, self._prepare(spec))
+        except (StagingError, _NotStarted) as exc:
+            self._failed(row, log_paths, _reason(exc))
+            return None
+
     def start(
         self,
         run: ActiveRun,
@@ -75,17 +114,22 @@ class Starter:
         paths: RunPaths,
         log_paths: list[Path],
         grant: Grant,
+        prepared: Prepared | None = None,
     ) -> Started | None:
-        """The started run; None when it ended before it ran (its status is written)."""
+        """The started run; None when it ended before it ran (its status is written).
+        ``prepared``: its first steps, when they were taken already."""
         if run.cancelled:
+            if prepared is not None:
+                prepared.discard()
             return None
-        prepared: PreparedRun | None = None
+        if prepared is None:
+            prepared = self.prepare(row, paths, log_paths, grant, project_id)
+            if prepared is None:
+                return None
+        spec = prepared.spec
         try:
-            key = self.stager.mint_key(project_id, row.id)
-            spec = self.stager.run_spec(row, paths, log_paths, grant, project_id, key)
-            prepared = self._prepare(spec)
             # Stored while the sandboxes are built; valid before any worker starts.
-            self.stager.keep_key(key)
+            self.stager.keep_key(prepared.key)
             for p in log_paths:  # every worker's log exists, even if the run fails here
                 with contextlib.suppress(OSError):
                     nofollow.append_text(paths.root, p, "")
@@ -97,25 +141,21 @@ class Starter:
                 )
                 spec = dataclasses.replace(spec, node_staging=staging)
         except (StagingError, _NotStarted) as exc:
-            if prepared is not None:
-                prepared.discard()
-            what = "staging failed" if isinstance(exc, StagingError) else "could not start the run"
-            self._failed(row, log_paths, f"{what}: {exc}")
+            prepared.discard()
+            self._failed(row, log_paths, _reason(exc))
             return None
         except BaseException:
-            if prepared is not None:
-                prepared.discard()
+            prepared.discard()
             raise
+        workers = prepared.workers
         with run.lock:
             if run.cancelled:
-                if prepared is not None:
-                    prepared.discard()
+                prepared.discard()
                 return None
             try:
-                handle = prepared.begin() if prepared is not None else self.executor.start(spec)
+                handle = workers.begin() if workers is not None else self.executor.start(spec)
             except OSError as exc:
-                if prepared is not None:
-                    prepared.discard()
+                prepared.discard()
                 self._failed(row, log_paths, f"could not start the run: {exc}")
                 return None
             run.handle = handle

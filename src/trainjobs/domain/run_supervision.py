@@ -14,6 +14,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,8 @@ from trainjobs.domain.run_records import (
     version_name,
 )
 from trainjobs.domain.run_staging import RunKeys, Stager
-from trainjobs.domain.run_start import Starter
-from trainjobs.domain.scheduler import Cancelled, Scheduler
+from trainjobs.domain.run_start import Prepared, Starter
+from trainjobs.domain.scheduler import Cancelled, Grant, Scheduler
 from trainjobs.executors.base import (
     Executor,
     ReadiesAhead,
@@ -54,6 +55,18 @@ log = logging.getLogger(__name__)
 # again once the run that took it ended, or ran this long: made at its start,
 # it would compete for the CPU with the run's own start.
 READY_NEXT_AFTER_S = 0.25
+
+
+@dataclass(frozen=True)
+class _Granted:
+    """A version whose pool granted it its place: what its start needs."""
+
+    row: RunVersion
+    project_id: str
+    log_paths: list[Path]
+    grant: Grant
+    prepared: Prepared | None = None  # its first steps, where they were taken already
+    ended: bool = False  # they ended it (its status is written)
 
 
 class Supervisor:
@@ -110,11 +123,18 @@ class Supervisor:
             # Its place in the queue now, in the order versions are created, not
             # in the order their threads happen to reach the scheduler.
             self.scheduler.enqueue(version_id, pool_id)
-        self._start_thread(ActiveRun(version_id, created), self._run)
+        run = self._register(ActiveRun(version_id, created))
+        early = self._start_early(run) if created is not None and pool_id is not None else None
+        self._start_thread(run, lambda r: self._run(r, early))
 
     def adopt(self, run: ActiveRun) -> None:
         """Follow a run whose workers outlived the server that started them."""
-        self._start_thread(run, self._follow_adopted)
+        self._start_thread(self._register(run), self._follow_adopted)
+
+    def _register(self, run: ActiveRun) -> ActiveRun:
+        with self._lock:  # from now on a stop request finds it
+            self._runs[run.version_id] = run
+        return run
 
     def _start_thread(self, run: ActiveRun, body: Callable[[ActiveRun], None]) -> None:
         run.thread = threading.Thread(
@@ -123,9 +143,31 @@ class Supervisor:
             name=f"run-{run.version_id}",
             daemon=True,
         )
-        with self._lock:
-            self._runs[run.version_id] = run
         run.thread.start()
+
+    def _start_early(self, run: ActiveRun) -> _Granted | None:
+        """A new version's first steps, taken in its request's thread when its pool
+        has room now: its workers get their orders (their sandboxes are built from
+        then on) before the request is answered, so that the answer and the
+        client's next request do not compete with them. The rest of the start
+        follows in the run's own thread. None: the run's thread takes them all."""
+        assert run.created is not None
+        grant = None
+        try:
+            row, project_id, log_paths = self._loaded(run.created)
+            grant = self.scheduler.try_acquire(row.id, row.pool_id, demand(row))
+            if grant is None:
+                return None  # it waits for its turn, in its own thread
+            paths = self.paths(row.id)
+            self.spare_folders.claim(paths.root)
+            prepared = self.starter.prepare(row, paths, log_paths, grant, project_id)
+        except Exception:
+            # Never the request's failure: the run's thread starts it the usual way.
+            log.warning("version %s: started by its thread", run.version_id, exc_info=True)
+            if grant is not None:
+                self.scheduler.release(run.version_id)
+            return None
+        return _Granted(row, project_id, log_paths, grant, prepared, ended=prepared is None)
 
     def request_stop(self, version_id: int, deleted: bool = False) -> bool:
         """Ask a run to end; False if no run of this version is alive here."""
@@ -187,16 +229,47 @@ class Supervisor:
         ]
         return version, str(created.project_id), log_paths
 
-    def _run(self, run: ActiveRun) -> None:
+    def _run(self, run: ActiveRun, early: _Granted | None = None) -> None:
+        granted = early or self._granted(run)
+        if granted is None:
+            return
+        row = granted.row
+        run.store = self.store.for_project(granted.project_id)
+        try:
+            if not granted.ended:
+                started = self.starter.start(
+                    run,
+                    granted.project_id,
+                    row,
+                    self.paths(row.id),
+                    granted.log_paths,
+                    granted.grant,
+                    granted.prepared,
+                )
+                if started is not None:
+                    self._follow(
+                        run,
+                        row,
+                        started.handle,
+                        started.start_ms,
+                        granted.log_paths,
+                        Series(self.sampler.period_s),
+                        self._ready_next,
+                    )
+        finally:
+            self._ready_next()  # unless made already: a short run's is after its status
+            self.scheduler.release(row.id)
+
+    def _granted(self, run: ActiveRun) -> _Granted | None:
+        """The version and its place, once its pool has room for it (WAITING till
+        then); None if it was deleted or cancelled meanwhile."""
         try:
             loaded = self._loaded(run.created) if run.created else self._load(run.version_id)
             if loaded is None:
                 self.scheduler.leave(run.version_id)
-                return
+                return None
             row, project_id, log_paths = loaded
-            run.store = self.store.for_project(project_id)
-            paths = self.paths(row.id)
-            self.spare_folders.claim(paths.root)
+            self.spare_folders.claim(self.paths(row.id).root)
             wanted = demand(row)
         except BaseException:
             self.scheduler.leave(run.version_id)  # a place queued at a restart
@@ -218,17 +291,8 @@ class Supervisor:
         try:
             grant = self.scheduler.acquire(row.id, row.pool_id, wanted, on_wait)
         except Cancelled:
-            return
-        try:
-            started = self.starter.start(run, project_id, row, paths, log_paths, grant)
-            if started is not None:
-                series = Series(self.sampler.period_s)
-                self._follow(
-                    run, row, started.handle, started.start_ms, log_paths, series, self._ready_next
-                )
-        finally:
-            self._ready_next()  # unless made already: a short run's is after its status
-            self.scheduler.release(row.id)
+            return None
+        return _Granted(row, project_id, log_paths, grant)
 
     def _ready_next(self) -> None:
         """Make, in the background, what the next run's start takes."""

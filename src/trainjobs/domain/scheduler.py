@@ -112,6 +112,23 @@ class Scheduler:
                 self._cancelled.discard(key)
                 self._cond.notify_all()
 
+    def try_acquire(self, key: int, pool: str, demand: Resources) -> Grant | None:
+        """``demand`` granted now if ``key`` is next in its pool and it fits; else
+        None, and ``key`` keeps its place for ``acquire``."""
+        with self._cond:
+            queue = self._queues.setdefault(pool, [])
+            if key not in queue:
+                bisect.insort(queue, key)
+            if key in self._cancelled or queue[0] != key:
+                return None
+            if not demand.fits_in(self.capacity - self._used):
+                return None
+            grant = self._take(demand)
+            self._grants[key] = grant
+            queue.remove(key)
+            self._cond.notify_all()
+            return grant
+
     def enqueue(self, key: int, pool: str) -> None:
         """Take ``key``'s place in its pool's queue before ``acquire`` is called.
 
