@@ -52,13 +52,19 @@ def _submit(server: Server, job_id: int, hold: str) -> int:
     return int(response.json()["version_id"])
 
 
+def _job(server: Server) -> int:
+    """A job whose first version has ended."""
+    job = server.create_job(HOLD, parameter=[{"label": "hold", "value": "0"}])
+    job_id = int(job["job_id"])
+    server.wait_status(job_id, int(job["version_id"]))
+    return job_id
+
+
 def test_the_next_start_is_made_ready_while_a_run_holds_and_after_one_ends(
     fresh_server: Server,
 ) -> None:
     server = fresh_server
-    job = server.create_job(HOLD, parameter=[{"label": "hold", "value": "0"}])
-    job_id = int(job["job_id"])
-    server.wait_status(job_id, int(job["version_id"]))
+    job_id = _job(server)
 
     # A run that holds: the parent it took and its folder are made again meanwhile.
     before, _ = _ready_for_the_next(server)
@@ -86,9 +92,7 @@ def test_a_version_starts_when_its_spare_folder_was_removed_from_outside(
     fresh_server: Server,
 ) -> None:
     server = fresh_server
-    job = server.create_job(HOLD, parameter=[{"label": "hold", "value": "0"}])
-    job_id = int(job["job_id"])
-    server.wait_status(job_id, int(job["version_id"]))
+    job_id = _job(server)
     _, spares = _ready_for_the_next(server)
     for spare in spares:
         shutil.rmtree(spare)
