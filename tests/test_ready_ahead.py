@@ -77,6 +77,9 @@ def test_the_next_start_is_made_ready_while_a_run_holds_and_after_one_ends(
 
     # The next version takes them: its folder is the spare, renamed into place.
     short = _submit(server, job_id, "0")
+    # Its pool had room: its first steps were taken in its request, the folder's
+    # claim among them, so the folder is there as soon as the answer.
+    assert (server.data_dir / "runs" / str(short)).is_dir()
     assert server.wait_status(job_id, short)["status"] == 10
     assert not any(p.exists() for p in spares), "the spare became the version's folder"
     assert (server.data_dir / "runs" / str(short) / "logs").is_dir()
