@@ -14,12 +14,12 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trainjobs.domain import run_outputs
 from trainjobs.domain.clock import now_ms
+from trainjobs.domain.run_admission import Admission, Granted
 from trainjobs.domain.run_folders import SpareRunFolders
 from trainjobs.domain.run_records import (
     ActiveRun,
@@ -27,15 +27,12 @@ from trainjobs.domain.run_records import (
     RunPaths,
     RunVersion,
     demand,
-    describe,
     int_or_one,
-    log_file_name,
     note,
-    version_name,
 )
 from trainjobs.domain.run_staging import RunKeys, Stager
-from trainjobs.domain.run_start import Prepared, Starter
-from trainjobs.domain.scheduler import Cancelled, Grant, Scheduler
+from trainjobs.domain.run_start import Starter
+from trainjobs.domain.scheduler import Scheduler
 from trainjobs.executors.base import (
     Executor,
     ReadiesAhead,
@@ -55,18 +52,6 @@ log = logging.getLogger(__name__)
 # again once the run that took it ended, or ran this long: made at its start,
 # it would compete for the CPU with the run's own start.
 READY_NEXT_AFTER_S = 0.25
-
-
-@dataclass(frozen=True)
-class _Granted:
-    """A version whose pool granted it its place: what its start needs."""
-
-    row: RunVersion
-    project_id: str
-    log_paths: list[Path]
-    grant: Grant
-    prepared: Prepared | None = None  # its first steps, where they were taken already
-    ended: bool = False  # they ended it (its status is written)
 
 
 class Supervisor:
@@ -103,6 +88,7 @@ class Supervisor:
         self.starter = Starter(
             db, executor, stager, self.stages_on_nodes, sync_period_s, self._finish
         )
+        self.admission = Admission(db, scheduler, self.starter, self.paths, self.spare_folders)
 
     def paths(self, version_id: int) -> RunPaths:
         return RunPaths(self.runs_dir / str(version_id))
@@ -124,7 +110,8 @@ class Supervisor:
             # in the order their threads happen to reach the scheduler.
             self.scheduler.enqueue(version_id, pool_id)
         run = self._register(ActiveRun(version_id, created))
-        early = self._start_early(run) if created is not None and pool_id is not None else None
+        admitted = created is not None and pool_id is not None
+        early = self.admission.early(run) if admitted else None
         self._start_thread(run, lambda r: self._run(r, early))
 
     def adopt(self, run: ActiveRun) -> None:
@@ -144,30 +131,6 @@ class Supervisor:
             daemon=True,
         )
         run.thread.start()
-
-    def _start_early(self, run: ActiveRun) -> _Granted | None:
-        """A new version's first steps, taken in its request's thread when its pool
-        has room now: its workers get their orders (their sandboxes are built from
-        then on) before the request is answered, so that the answer and the
-        client's next request do not compete with them. The rest of the start
-        follows in the run's own thread. None: the run's thread takes them all."""
-        assert run.created is not None
-        grant = None
-        try:
-            row, project_id, log_paths = self._loaded(run.created)
-            grant = self.scheduler.try_acquire(row.id, row.pool_id, demand(row))
-            if grant is None:
-                return None  # it waits for its turn, in its own thread
-            paths = self.paths(row.id)
-            self.spare_folders.claim(paths.root)
-            prepared = self.starter.prepare(row, paths, log_paths, grant, project_id)
-        except Exception:
-            # Never the request's failure: the run's thread starts it the usual way.
-            log.warning("version %s: started by its thread", run.version_id, exc_info=True)
-            if grant is not None:
-                self.scheduler.release(run.version_id)
-            return None
-        return _Granted(row, project_id, log_paths, grant, prepared, ended=prepared is None)
 
     def request_stop(self, version_id: int, deleted: bool = False) -> bool:
         """Ask a run to end; False if no run of this version is alive here."""
@@ -210,27 +173,8 @@ class Supervisor:
                 for folder in (done.code, done.data, done.scratch):
                     shutil.rmtree(folder, ignore_errors=True)
 
-    def _load(self, version_id: int) -> tuple[RunVersion, str, list[Path]] | None:
-        """The version, its job's project and its log paths; None if it was deleted."""
-        with self.db.read() as conn:
-            row = q.get_version_by_id(conn, version_id)
-            job = q.get_job_by_id(conn, row.job_id) if row else None
-        if row is None or job is None:
-            return None
-        return self._loaded(CreatedVersion(RunVersion.from_row(row), job.project_id, job.job_name))
-
-    def _loaded(self, created: CreatedVersion) -> tuple[RunVersion, str, list[Path]]:
-        version = created.version
-        vname = version_name(version.number)
-        logs = self.paths(version.id).logs
-        log_paths = [
-            logs / log_file_name(created.job_name, vname, rank)
-            for rank in range(version.worker_server_num)
-        ]
-        return version, str(created.project_id), log_paths
-
-    def _run(self, run: ActiveRun, early: _Granted | None = None) -> None:
-        granted = early or self._granted(run)
+    def _run(self, run: ActiveRun, early: Granted | None = None) -> None:
+        granted = early or self.admission.wait_for_place(run)
         if granted is None:
             return
         row = granted.row
@@ -260,40 +204,6 @@ class Supervisor:
             self._ready_next()  # unless made already: a short run's is after its status
             self.scheduler.release(row.id)
 
-    def _granted(self, run: ActiveRun) -> _Granted | None:
-        """The version and its place, once its pool has room for it (WAITING till
-        then); None if it was deleted or cancelled meanwhile."""
-        try:
-            loaded = self._loaded(run.created) if run.created else self._load(run.version_id)
-            if loaded is None:
-                self.scheduler.leave(run.version_id)
-                return None
-            row, project_id, log_paths = loaded
-            self.spare_folders.claim(self.paths(row.id).root)
-            wanted = demand(row)
-        except BaseException:
-            self.scheduler.leave(run.version_id)  # a place queued at a restart
-            raise
-
-        def on_wait() -> None:
-            try:
-                with self.db.write() as conn:
-                    q.transition(conn, row.id, Status.WAITING)
-            except q.IllegalTransition:
-                # Already WAITING (queued again after a restart or a takeover)
-                # keeps its place; anything else was cancelled or deleted.
-                with self.db.read() as conn:
-                    current = q.get_version_by_id(conn, row.id)
-                if current is None or current.status != Status.WAITING:
-                    self.scheduler.cancel(row.id)
-            note(log_paths[0], f"waiting for resources: {describe(wanted)}")
-
-        try:
-            grant = self.scheduler.acquire(row.id, row.pool_id, wanted, on_wait)
-        except Cancelled:
-            return None
-        return _Granted(row, project_id, log_paths, grant)
-
     def _ready_next(self) -> None:
         """Make, in the background, what the next run's start takes."""
         self.spare_folders.refill()
@@ -301,7 +211,7 @@ class Supervisor:
             self.executor.ready_next()
 
     def _follow_adopted(self, run: ActiveRun) -> None:
-        loaded = self._load(run.version_id)
+        loaded = self.admission.load(run.version_id)
         assert run.handle is not None
         if loaded is None:
             self.scheduler.release(run.version_id)

@@ -85,17 +85,13 @@ class Scheduler:
         ``cancel(key)`` is called while it waits.
         """
         with self._cond:
-            queue = self._queues.setdefault(pool, [])
-            if key not in queue:  # unless enqueue() took its place already
-                bisect.insort(queue, key)
+            queue = self._place(key, pool)
             waited = False
             try:
                 while True:
                     if key in self._cancelled:
                         raise Cancelled
-                    if queue[0] == key and demand.fits_in(self.capacity - self._used):
-                        grant = self._take(demand)
-                        self._grants[key] = grant
+                    if (grant := self._grant_if_next(key, queue, demand)) is not None:
                         return grant
                     if not waited:
                         waited = True
@@ -116,17 +112,11 @@ class Scheduler:
         """``demand`` granted now if ``key`` is next in its pool and it fits; else
         None, and ``key`` keeps its place for ``acquire``."""
         with self._cond:
-            queue = self._queues.setdefault(pool, [])
-            if key not in queue:
-                bisect.insort(queue, key)
-            if key in self._cancelled or queue[0] != key:
-                return None
-            if not demand.fits_in(self.capacity - self._used):
-                return None
-            grant = self._take(demand)
-            self._grants[key] = grant
-            queue.remove(key)
-            self._cond.notify_all()
+            queue = self._place(key, pool)
+            grant = None if key in self._cancelled else self._grant_if_next(key, queue, demand)
+            if grant is not None:
+                queue.remove(key)
+                self._cond.notify_all()
             return grant
 
     def enqueue(self, key: int, pool: str) -> None:
@@ -172,6 +162,20 @@ class Scheduler:
             self._free_cores = sorted(self._free_cores + list(grant.core_slots))
             self._free_gpus = sorted(self._free_gpus + list(grant.gpu_slots))
             self._cond.notify_all()
+
+    def _place(self, key: int, pool: str) -> list[int]:
+        """``key``'s place in its pool's queue (unless ``enqueue`` took it already)."""
+        queue = self._queues.setdefault(pool, [])
+        if key not in queue:
+            bisect.insort(queue, key)
+        return queue
+
+    def _grant_if_next(self, key: int, queue: list[int], demand: Resources) -> Grant | None:
+        if queue[0] != key or not demand.fits_in(self.capacity - self._used):
+            return None
+        grant = self._take(demand)
+        self._grants[key] = grant
+        return grant
 
     def _take(self, demand: Resources) -> Grant:
         # Reserved (adopted) runs may overcommit: then slots are shared, not exclusive.
